@@ -11,12 +11,16 @@ from pathlib import Path
 import numpy as np, torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+import warnings
+# fastai's import calls torch.jit.script, which torch >= 2.10 marks deprecated; keep that noise out of every log
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from fastai.torch_core import set_seed
+from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'check_positive', 'parse_ints',
-           'seed_everything', 'get_device', 'count_flops', 'count_params', 'write_json_atomic', 'save_atomic',
-           'new_record', 'read_record', 'save_checkpoint', 'load_checkpoint']
+__all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'parse_ints',
+           'seed_everything', 'get_device', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
+           'save_atomic', 'new_record', 'read_record', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #c006
 class GoeError(Exception):
@@ -31,6 +35,23 @@ def user_errors(f):
             print(f"goe: error: {e}", file=sys.stderr)
             sys.exit(2)
     return _f
+
+def _hyphenate(a:str) -> str:
+    if not a.startswith('--'): return a
+    k, eq, v = a.partition('=')
+    return k.replace('_', '-') + eq + v
+
+def cli(func):
+    "A command from `func`, parsed by fastcore's `anno_parser` (as `call_parse` does); `--num_epochs` and `--num-epochs` both work."
+    @functools.wraps(func)
+    def _main(argv=None):
+        p = anno_parser(func, prog=func.__name__.replace('_', '-'))
+        def _error(msg): print(f"goe: error: {msg} (see --help)", file=sys.stderr); sys.exit(2)
+        p.error = _error
+        args = vars(p.parse_args([_hyphenate(a) for a in (sys.argv[1:] if argv is None else argv)]))
+        for k in ('pdb', 'xtra'): args.pop(k, None)
+        user_errors(func)(**args)
+    return _main
 
 def check_positive(**kwargs):
     "Raise a `GoeError` naming every argument that is not a positive integer."
@@ -50,7 +71,7 @@ def parse_ints(s, name='widths') -> list:
     check_positive(**{name: vals})
     return vals
 
-# %% ../nbs/00_core.ipynb #c011
+# %% ../nbs/00_core.ipynb #c013
 def seed_everything(seed:int):
     "Seed python, numpy and torch (and make cuDNN deterministic)."
     set_seed(seed, reproducible=True)
@@ -63,7 +84,7 @@ def get_device(device:str|None=None) -> torch.device:
     if d.type == 'cuda' and not torch.cuda.is_available(): raise GoeError(f"device {device!r} asked for, but torch sees no GPU: use --device cpu")
     return d
 
-# %% ../nbs/00_core.ipynb #c014
+# %% ../nbs/00_core.ipynb #c016
 def count_flops(f, *args, **kwargs) -> int:
     "FLOPs that torch's flop counter sees while `f(*args, **kwargs)` runs (no grad)."
     args = [a.detach() if torch.is_tensor(a) else a for a in args]
@@ -74,7 +95,7 @@ def count_params(m:nn.Module) -> int:
     "Number of parameters of `m`."
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/00_core.ipynb #c017
+# %% ../nbs/00_core.ipynb #c019
 RECORD_VERSION = 1
 
 def _atomic_write(path, write):
@@ -91,6 +112,15 @@ def _atomic_write(path, write):
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
+    return path
+
+def check_out_dir(path) -> Path:
+    "Check, without creating anything, that folder `path` can be created and written; else a `GoeError`."
+    path = Path(path)
+    p = path
+    while not p.exists() and p != p.parent: p = p.parent
+    if not p.is_dir(): raise GoeError(f"output folder {path} cannot be made: {p} is a file; pick another --out_dir")
+    if not os.access(p, os.W_OK | os.X_OK): raise GoeError(f"output folder {path} is not writable ({p}): pick another --out_dir")
     return path
 
 def write_json_atomic(path, obj) -> Path:
@@ -114,7 +144,7 @@ def read_record(path) -> dict|None:
     if not isinstance(rec, dict) or rec.get('status') != 'complete' or rec.get('record_version') != RECORD_VERSION: return None
     return rec
 
-# %% ../nbs/00_core.ipynb #c022
+# %% ../nbs/00_core.ipynb #c024
 CKPT_FORMAT, CKPT_VERSION = 'goe-checkpoint', 1
 
 def save_checkpoint(path, model:nn.Module, config:dict, **extra) -> Path:
