@@ -2,6 +2,7 @@
 # Run every notebook's tests with nbdev-test and end with one line "N passed, M failed" (notebooks).
 # Two notebooks at a time with one torch thread each: two processes each using 2 threads on 2 cores
 # fight over them and train ~10x slower. Real-data cells (`#| realdata`) run when GOE_TEST_FLAGS=realdata.
+# GOE_TEST_DOCS=1 adds the docs site: tools/docs.sh builds it, tools/test_docs.py checks it in a browser.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 python -m ipykernel install --sys-prefix >/dev/null 2>&1 || { echo "cannot register the venv's kernel: pip install ipykernel"; exit 1; }
@@ -14,5 +15,13 @@ total=$(grep -c '^Starting ' "$log")
 failed=$(sed -n '/Tests Failed On The Following Notebooks/,$p' "$log" | grep -c '\.ipynb$')
 rm -f "$log"
 if [ "$total" -eq 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
+# GOE_TEST_DOCS=1 (CI sets it): also build the docs site and check it in headless Chromium, counted as one more item.
+# It installs Debian's chromium and chromium-driver with apt-get when they are missing.
+if [ "${GOE_TEST_DOCS:-0}" = 1 ]; then
+  total=$((total + 1)); t0=$(date +%s)
+  echo "docs: tools/docs.sh && python tools/test_docs.py"
+  if tools/docs.sh && python tools/test_docs.py; then echo "docs: passed in $(( $(date +%s) - t0 ))s"
+  else echo "docs: FAILED after $(( $(date +%s) - t0 ))s"; failed=$((failed + 1)); [ "$rc" -ne 0 ] || rc=1; fi
+fi
 echo "$((total - failed)) passed, $failed failed"
 exit $rc
