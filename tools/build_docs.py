@@ -12,7 +12,9 @@
 3. Sphinx + MyST-NB (furo theme, configuration in `tools/sphinx/conf.py`) renders the staged notebooks,
    with a navigation tree of every chapter in file order and a search page, into `_docs/`.
 
-Staging goes to `build/docs/`. Nothing is downloaded. Exits 1 (naming the notebook and cell) when a
+It also runs nbdev's own preprocessing for `nbdev-docs` (`proc_nbs`, into `_proc/`: everything but Quarto),
+so a change that would break `nbdev-docs` for Quarto users fails here. Staging goes to `build/docs/`.
+Nothing is downloaded. Exits 1 (naming the notebook and cell) when a
 notebook fails to execute or Sphinx reports a problem.
 """
 from __future__ import annotations
@@ -213,6 +215,15 @@ def main():
         for r in failed: print(f"\nFAILED to execute {r['nb']}:\n{r['error']}", file=sys.stderr)
         sys.exit(1)
     print(f"notebooks executed in {time.time() - t0:.0f}s")
+    # nbdev-docs must keep working for whoever has Quarto: run its preprocessing (all of it but Quarto) too
+    t1 = time.time()
+    chk = subprocess.run([sys.executable, '-W', 'ignore', '-c', 'import sys; from nbdev.serve import proc_nbs; '
+                          f'proc_nbs(sys.argv[1], n_workers={max(1, args.workers)}, force=True)', str(nbs)],
+                         cwd=root, capture_output=True, text=True)
+    if chk.returncode:
+        sys.exit(f"nbdev-docs would fail: nbdev's proc_nbs (its preprocessing, before Quarto) failed:\n{chk.stderr[-3000:]}\n"
+                 "(nbdev runs every cell that imports something: keep imports in cells of their own)")
+    print(f"nbdev-docs preprocessing (nbdev's proc_nbs into _proc/) ok in {time.time() - t1:.0f}s")
     for a in sorted({a for r in results for a in r['assets']}):
         (src_dir/a).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(root/a, src_dir/a)
 
