@@ -71,7 +71,7 @@ def parse_ints(s, name='widths') -> list:
     check_positive(**{name: vals})
     return vals
 
-# %% ../nbs/00_core.ipynb #c013
+# %% ../nbs/00_core.ipynb #c014
 def seed_everything(seed:int):
     "Seed python, numpy and torch (and make cuDNN deterministic)."
     set_seed(seed, reproducible=True)
@@ -84,7 +84,7 @@ def get_device(device:str|None=None) -> torch.device:
     if d.type == 'cuda' and not torch.cuda.is_available(): raise GoeError(f"device {device!r} asked for, but torch sees no GPU: use --device cpu")
     return d
 
-# %% ../nbs/00_core.ipynb #c016
+# %% ../nbs/00_core.ipynb #c017
 def count_flops(f, *args, **kwargs) -> int:
     "FLOPs that torch's flop counter sees while `f(*args, **kwargs)` runs (no grad)."
     args = [a.detach() if torch.is_tensor(a) else a for a in args]
@@ -95,7 +95,7 @@ def count_params(m:nn.Module) -> int:
     "Number of parameters of `m`."
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/00_core.ipynb #c019
+# %% ../nbs/00_core.ipynb #c020
 RECORD_VERSION = 1
 
 def _atomic_write(path, write):
@@ -144,7 +144,7 @@ def read_record(path) -> dict|None:
     if not isinstance(rec, dict) or rec.get('status') != 'complete' or rec.get('record_version') != RECORD_VERSION: return None
     return rec
 
-# %% ../nbs/00_core.ipynb #c024
+# %% ../nbs/00_core.ipynb #c026
 CKPT_FORMAT, CKPT_VERSION = 'goe-checkpoint', 1
 
 def save_checkpoint(path, model:nn.Module, config:dict, **extra) -> Path:

@@ -11,7 +11,8 @@ from torch import nn
 from .core import GoeError, count_flops
 
 # %% auto #0
-__all__ = ['Router', 'OracleRouter', 'FixedRouter', 'RandomRouter']
+__all__ = ['Router', 'OracleRouter', 'FixedRouter', 'RandomRouter', 'hierarchical_clusters', 'align_within_class', 'order_leaves',
+           'LatentRouter']
 
 # %% ../nbs/02_router.ipynb #c005
 class Router(nn.Module):
@@ -79,3 +80,130 @@ class RandomRouter(Router):
         i = torch.randint(len(self.paths), (x.shape[0],), generator=self.gen)
         return self.paths[i.to(self.paths.device)]
     def valid_paths(self): return self.paths
+
+# %% ../nbs/02_router.ipynb #c017
+from sklearn.cluster import KMeans
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from scipy.optimize import linear_sum_assignment
+import numpy as np
+
+def _balanced_2means(f, seed):
+    km = KMeans(2, n_init=3, random_state=seed).fit(f)
+    d = ((f[:, None] - km.cluster_centers_[None]) ** 2).sum(-1)
+    lab = np.zeros(len(f), int); lab[np.argsort(d[:, 0] - d[:, 1])[len(f) // 2:]] = 1
+    return lab
+
+def hierarchical_clusters(f:np.ndarray, depth:int, branching:int=2, balanced:bool=True, seed:int=0) -> np.ndarray:
+    "Leaf index per row of `f` from recursive k-means; the root split is the most significant digit of the leaf index."
+    leaf = np.zeros(len(f), int)
+    def split(idx, level):
+        if level == depth - 1 or len(idx) < branching: return
+        lab = _balanced_2means(f[idx], seed) if balanced and branching == 2 else KMeans(branching, n_init=3, random_state=seed).fit(f[idx]).labels_
+        leaf[idx] = leaf[idx] * branching + lab
+        for c in range(branching): split(idx[lab == c], level + 1)
+    split(np.arange(len(f)), 0)
+    return leaf
+
+# %% ../nbs/02_router.ipynb #c020
+def align_within_class(f:np.ndarray, y:np.ndarray, n_leaves:int, n_iter:int=4, seed:int=0) -> np.ndarray:
+    "Cluster each class of `f` into `n_leaves` clusters, then align the clusters across classes; returns a cluster id per row."
+    classes = [c for c in np.unique(y) if (y == c).sum() >= n_leaves]
+    local = np.zeros(len(f), int)
+    for c in classes:
+        m = y == c; local[m] = KMeans(n_leaves, n_init=3, random_state=seed).fit(f[m]).labels_
+    a = np.full(len(f), -1)
+    done = y == classes[0]; a[done] = local[done]
+    def match(c, train):
+        m = y == c
+        pred = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto').fit(f[train], a[train]).predict(f[m])
+        conf = np.zeros((n_leaves, n_leaves)); np.add.at(conf, (local[m], pred), 1)
+        r, col = linear_sum_assignment(-conf); a[m] = col[np.argsort(r)][local[m]]
+    for c in classes[1:]: match(c, done); done |= (y == c)
+    for _ in range(n_iter):
+        for c in classes: match(c, (y != c) & (a >= 0))
+    a[a < 0] = 0
+    return a
+
+def order_leaves(f:np.ndarray, a:np.ndarray, depth:int, branching:int=2) -> np.ndarray:
+    "Map cluster ids `a` to tree leaves so that sibling leaves have the nearest centroids (root split = coarsest)."
+    ids = np.unique(a); cents = np.stack([f[a == i].mean(0) for i in ids])
+    leaf_of = {}
+    def place(members, level, prefix):
+        if level == depth - 1: leaf_of[members[0]] = prefix; return
+        sub = cents[[np.searchsorted(ids, m) for m in members]]
+        if len(members) >= branching:
+            c = sub - sub.mean(0); u = np.linalg.svd(c, full_matrices=False)[2][0]
+            order = [members[i] for i in np.argsort(c @ u)]
+        else: order = list(members)
+        parts = np.array_split(np.array(order), branching)
+        for k, part in enumerate(parts):
+            if len(part): place(list(part), level + 1, prefix * branching + k)
+    place(list(ids), 0, 0)
+    return np.array([leaf_of[i] for i in a])
+
+# %% ../nbs/02_router.ipynb #c024
+class LatentRouter(Router):
+    "Route by the VQ-VAE latent to the nearest leaf centroid of a cluster tree fitted by `fit`; `path` = that leaf's path."
+    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='within_class'):
+        super().__init__(depth)
+        if refine not in (None, 'within_class'): raise GoeError(f"unknown refine {refine!r}: use None or 'within_class'")
+        from goe.graph import tree_paths
+        self.branching, self.refine, self.vq_config = branching, refine, dict(vqvae.config)
+        self.encoder, self.pre_quant, self.quantizer = vqvae.encoder, vqvae.pre_quant, vqvae.quantizer
+        for p in self.parameters(): p.requires_grad_(False)
+        n_lat, n_leaves = self._n_latent(vqvae), branching ** (depth - 1)
+        n_feat = n_leaves - 1 if refine else n_lat                      # LDA keeps n_leaves - 1 discriminant directions
+        self.register_buffer('proj', torch.zeros(n_lat, n_feat) if refine else torch.empty(0))
+        self.register_buffer('shift', torch.zeros(n_lat) if refine else torch.empty(0))
+        self.register_buffer('leaf_centroids', torch.zeros(n_leaves, n_feat))
+        self.register_buffer('leaf_paths', tree_paths(depth, branching))
+        self.register_buffer('is_fitted', torch.tensor(False))
+        self.train(False)
+
+    def _n_latent(self, vqvae):
+        with torch.no_grad(): return vqvae.encode(torch.zeros(1, vqvae.config['in_ch'], *vqvae.config['size']))[0].numel()
+
+    @property
+    def fitted(self): return bool(self.is_fitted)
+    def train(self, mode=True): return super().train(False)      # the router is fitted, not trained: always in eval mode
+
+    def latent(self, x):
+        "The quantised latent, flattened: `[B, D*h*w]`."
+        return self.quantizer(self.pre_quant(self.encoder(x)))[0].flatten(1)
+
+    def features(self, x):
+        f = self.latent(x)
+        return (f - self.shift) @ self.proj if self.refine else f
+
+    def leaf(self, x):
+        "Index of the nearest leaf centroid for each input."
+        self.check_fitted()
+        f = self.features(x)
+        d = (f * f).sum(1, keepdim=True) - 2 * f @ self.leaf_centroids.t() + (self.leaf_centroids ** 2).sum(1)
+        return d.argmin(1)
+
+    def forward(self, x, meta=None): return self.leaf_paths[self.leaf(x)]
+    def valid_paths(self): return self.leaf_paths
+
+    @torch.no_grad()
+    def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024) -> torch.Tensor:
+        "Fit the cluster tree on training images `x` (and their labels `y` when `refine='within_class'`); returns the fitted leaf per image."
+        if self.refine and y is None: raise GoeError("refine='within_class' needs the training labels y: pass y, or build the router with refine=None")
+        lat = torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
+        n_leaves = len(self.leaf_paths)
+        if self.refine:
+            a = align_within_class(lat, np.asarray(y), n_leaves, seed=seed)
+            lda = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto').fit(lat, a)          # nearest centroid in this space = the linear discriminant
+            k = min(self.proj.shape[1], lda.scalings_.shape[1])
+            self.proj.zero_(); self.proj[:, :k] = torch.as_tensor(lda.scalings_[:, :k], dtype=torch.float32)
+            self.shift.copy_(torch.as_tensor(lat.mean(0), dtype=torch.float32))
+            f = (lat - lat.mean(0)) @ self.proj.double().cpu().numpy()
+            leaf = order_leaves(f, a, self.n_layers, self.branching)
+        else:
+            f = lat
+            leaf = hierarchical_clusters(f, self.n_layers, self.branching, balanced, seed)
+        for j in range(n_leaves):
+            m = leaf == j
+            self.leaf_centroids[j] = torch.as_tensor(f[m].mean(0), dtype=torch.float32) if m.any() else float('inf')
+        self.is_fitted.fill_(True)
+        return torch.as_tensor(leaf)

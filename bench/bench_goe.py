@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Wall-clock benchmark of routed execution: GoE vs Ref SqB vs "all experts" (a masked implementation).
+
+Side by side in one process, on the same inputs: warm-up, then the median of repeated runs.
+    python bench/bench_goe.py                 # CPU, 2 threads (the machine's cores); writes bench/results_<device>.{json,md}
+    python bench/bench_goe.py --device cuda   # on a GPU (CUDA events, synchronised)
+Ratios, not absolute times, are the result: they are stable across machines to about +-15% on shared CPUs.
+"""
+import argparse, json, time, statistics, platform, warnings
+from pathlib import Path
+import torch
+from torch import nn
+warnings.filterwarnings('ignore', category=FutureWarning)
+from goe.core import count_flops
+from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths
+from goe.router import OracleRouter, FixedRouter, LatentRouter
+from goe.vqvae import VQVAE
+from goe.mnist import LATENT_VQ, rotated_mnist, build_model, make_dls, train_model, rotated_mnist_datasets
+
+root = Path(__file__).resolve().parent.parent
+
+def timer(device):
+    "A function that times `f()` on `device`, median of `reps` after `warmup` calls."
+    def run(f, reps=20, warmup=3):
+        for _ in range(warmup): f()
+        ts = []
+        for _ in range(reps):
+            if device.type == 'cuda':
+                s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e) / 1e3)
+            else:
+                t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+    return run
+
+def all_experts(graph:GraphOfExperts, x, path):
+    "What a masked implementation costs: every expert runs on the whole batch, then each sample's leaf output is selected."
+    b = len(graph.layers[1]) // len(graph.layers[0]) if graph.n_layers > 1 else 1
+    hs = [graph.layers[0][0](x)]
+    for layer in graph.layers[1:]:
+        hs = [e(hs[j // b]) for j, e in enumerate(layer)]
+    out = torch.stack(hs)                                   # [n_leaves, B, ...]
+    return out[path[:, -1], torch.arange(len(x), device=x.device)]
+
+def deep_stages(p:int, depth:int, n_classes:int=10):
+    "A CNN of `depth` stages of equal cost for the scaling test: stem, (depth-2) conv blocks at 14x14, head."
+    stem = lambda: nn.Sequential(nn.Conv2d(1, p, 3, padding=1), nn.MaxPool2d(2), nn.ReLU())
+    block = lambda: nn.Sequential(nn.Conv2d(p, p, 3, padding=1), nn.ReLU())
+    head = lambda: nn.Sequential(nn.Flatten(), nn.Linear(196 * p, n_classes))
+    return [stem] + [block] * (depth - 2) + [head]
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
+    ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads); torch.manual_seed(0)
+    dev = torch.device(args.device); T = timer(dev)
+    widths, batches = ([4] if args.quick else [4, 8, 16]), ([1, 64] if args.quick else [1, 64, 1024])
+    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads',
+               torch=torch.__version__, inference=[], training=[], scaling=[])
+    data = rotated_mnist_datasets()
+    xs_all = torch.stack([data[1][i][0] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
+    gs_all = torch.tensor([data[1][i][1] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
+    vae = VQVAE(**LATENT_VQ)
+    latent = LatentRouter(vae, 3, 2, 'within_class').to(dev).eval()
+    latent.leaf_centroids.normal_(); latent.proj.normal_(); latent.is_fitted.fill_(True)   # timing only: fitted values do not change the cost
+    with torch.inference_mode():
+        for p in widths:
+            goe = Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))).to(dev).eval()
+            goe_lat = Routed(latent, goe.graph).eval()
+            ref = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).to(dev).eval()
+            for B in batches:
+                x, g = xs_all[:B], gs_all[:B]
+                path = goe.router(x, g)
+                t = dict(goe_oracle=T(lambda: goe(x, g), args.reps), goe_latent=T(lambda: goe_lat(x, g), args.reps),
+                         ref_sqb=T(lambda: ref(x, g), args.reps), all_experts=T(lambda: all_experts(goe.graph, x, path), args.reps))
+                row = dict(width=p, batch=B, **{f'{k}_ms': v * 1e3 for k, v in t.items()},
+                           goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
+                           latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
+                res['inference'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+        # scaling with depth at fixed width: routed cost should stay flat, all-experts grows with the number of nodes
+        p, B = 8, (64 if args.quick else 1024)
+        x = xs_all[:B]
+        for depth in ([2, 3, 4] if args.quick else [2, 3, 4, 5, 6]):
+            g = tree_of_experts(deep_stages(p, depth)).to(dev).eval()
+            path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
+            t_goe, t_all = T(lambda: g(x, path), args.reps), T(lambda: all_experts(g, x, path), args.reps)
+            f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
+            row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3,
+                       all_over_goe=t_all / t_goe, flops_ratio=f_all / f_path)
+            res['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+    # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
+    for p in ([4] if args.quick else [4, 8]):
+        row = dict(width=p)
+        for m in ('goe_oracle', 'ref_sqb'):
+            torch.manual_seed(0)
+            model = build_model(rotated_mnist, m, p)
+            dls = make_dls(data[0], data[1], 64, device=dev)
+            t0 = time.perf_counter(); train_model(model, dls, 1); row[f'{m}_epoch_s'] = time.perf_counter() - t0
+        row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
+        res['training'].append(row); print(row, flush=True)
+    stem = Path(args.out) if args.out else root/'bench'/f"results_{'cuda' if dev.type == 'cuda' else 'cpu'}"
+    stem.with_suffix('.json').write_text(json.dumps(res, indent=1))
+    md = [f"Device: {res['device']}, torch {res['torch']}. Median of {args.reps} runs after warm-up, one process.", '',
+          '| p | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
+          '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+    md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "
+           f"{r['goe_over_ref']:.2f} | {r['all_over_goe']:.2f} | {r['latent_over_oracle']:.2f} |" for r in res['inference']]
+    md += ['', '| depth | experts | GoE ms | all experts ms | all / GoE (time) | all / one path (FLOPs) |', '|---:|---:|---:|---:|---:|---:|']
+    md += [f"| {r['depth']} | {r['n_experts']} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {r['all_over_goe']:.2f} | {r['flops_ratio']:.2f} |" for r in res['scaling']]
+    md += ['', '| p | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
+    md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {r['goe_over_ref']:.2f} |" for r in res['training']]
+    stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
+    try:
+        import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        d = [r['depth'] for r in res['scaling']]
+        ax.plot(d, [r['goe_ms'] for r in res['scaling']], 'o-', label='GoE (routed)')
+        ax.plot(d, [r['all_experts_ms'] for r in res['scaling']], 's-', label='all experts (masked)')
+        ax.set_xlabel('tree depth (layers)'); ax.set_ylabel(f'ms per batch of {B}'); ax.set_yscale('log'); ax.legend(); ax.set_title(res['device'], fontsize=8)
+        fig.tight_layout(); fig.savefig(root/'imgs'/f"scaling_{'cuda' if dev.type == 'cuda' else 'cpu'}.png", dpi=90, metadata={'Software': None})
+    except Exception as e: print('no plot:', e)
+    print('\n'.join(md))
+
+if __name__ == '__main__': main()
