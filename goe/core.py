@@ -20,7 +20,8 @@ from fastcore.script import anno_parser
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'parse_ints',
            'seed_everything', 'get_device', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
-           'save_atomic', 'new_record', 'read_record', 'save_checkpoint', 'load_checkpoint']
+           'save_atomic', 'new_record', 'read_record', 'save_checkpoint', 'load_checkpoint', 'experiment_notebook',
+           'ensure_kernel', 'run_batch']
 
 # %% ../nbs/00_core.ipynb #c006
 class GoeError(Exception):
@@ -169,3 +170,72 @@ def load_checkpoint(path, expect:dict|None=None) -> dict:
     diffs = [f"{k}: checkpoint has {ck['config'].get(k)!r}, expected {v!r}" for k, v in (expect or {}).items() if ck['config'].get(k) != v]
     if diffs: raise GoeError(f"checkpoint {path} does not match: " + '; '.join(diffs))
     return ck
+
+# %% ../nbs/00_core.ipynb #c031
+import concurrent.futures, shutil
+import nbformat
+
+def experiment_notebook(nb_path, module:str):
+    "The `parameters` cell and the cells tagged `experiment` of chapter `nb_path`, after `from <module> import *`."
+    nb_path = Path(nb_path)
+    if not nb_path.is_file(): raise GoeError(f"notebook {nb_path} not found: run goe from a source checkout (pip install -e .) that has nbs/")
+    nb = nbformat.read(nb_path, as_version=4)
+    tags = lambda c: set(c.metadata.get('tags', []))
+    keep = [c for c in nb.cells if c.cell_type == 'code' and tags(c) & {'parameters', 'experiment'}]
+    if not any('parameters' in tags(c) for c in keep) or not any('experiment' in tags(c) for c in keep):
+        raise GoeError(f"{nb_path.name} has no cell tagged 'parameters' and 'experiment': tag them so papermill can run it")
+    nb.cells = [nbformat.v4.new_code_cell(f"from {module} import *\nimport tempfile\nfrom pathlib import Path")] + keep
+    return nb
+
+def ensure_kernel(name:str='goe') -> str:
+    "Register this python as Jupyter kernel `name` in `sys.prefix` (once), and return the name."
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve(): return name
+    except NoSuchKernel: pass
+    from ipykernel.kernelspec import install
+    install(kernel_name=name, display_name=f'goe ({sys.prefix})', prefix=sys.prefix)
+    return name
+
+def run_batch(nb_path, module:str, exp_dir, num_runs:int, params:dict, is_done, jobs:int=1, progress:bool=True) -> dict:
+    "Execute the experiment part of `nb_path` once per run `i` (parameter `run_index=i`) into `exp_dir/run_<i>/`; skip runs that `is_done(i)`."
+    check_positive(num_runs=num_runs, jobs=jobs)
+    import papermill as pm
+    exp_dir = Path(exp_dir)
+    todo = [i for i in range(num_runs) if not is_done(i)]
+    res = dict(skipped=[i for i in range(num_runs) if i not in todo], done=[], failed={})
+    if not todo: return res
+    nb = experiment_notebook(nb_path, module)
+    kernel = ensure_kernel()
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    src = exp_dir/f'.{Path(nb_path).stem}.experiment.ipynb'
+    nbformat.write(nb, src)
+    threads = max(1, (os.cpu_count() or 1) // min(jobs, len(todo)))
+    env_before = {k: os.environ.get(k) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    if jobs > 1: os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    def one(i):
+        out = exp_dir/f'run_{i}'/Path(nb_path).name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            pm.execute_notebook(str(src), str(out), parameters=dict(params, run_index=i), kernel_name=kernel,
+                                progress_bar=False, cwd=str(Path(nb_path).parent))
+            return i, None
+        except Exception as e:
+            return i, f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''} (see {out})"
+    from fastprogress.fastprogress import progress_bar
+    try:
+        with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+            futs = [ex.submit(one, i) for i in todo]
+            it = concurrent.futures.as_completed(futs)
+            if progress: it = progress_bar(it, total=len(futs)); it.comment = 'runs'
+            for f in it:
+                i, err = f.result()
+                if err: res['failed'][i] = err; print(f"run {i} failed: {err}", file=sys.stderr, flush=True)
+                else: res['done'].append(i)
+    finally:
+        for k, v in env_before.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+        src.unlink(missing_ok=True)
+    return res

@@ -30,9 +30,10 @@ from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths,
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'LATENT_VQ',
            'goe_train_mnist_cli', 'read_idx', 'find_mnist', 'load_mnist', 'rotate_group', 'RotatedMNIST', 'Task',
-           'rotated_mnist_datasets', 'build_model', 'model_config', 'load_model', 'parse_models', 'make_dls',
-           'train_model', 'evaluate', 'dataset_tensors', 'router_quality', 'fit_latent_router', 'run_one',
-           'run_experiment', 'records_frame', 'summarize', 'goe_train_mnist', 'format_summary']
+           'rotated_mnist_datasets', 'build_model', 'model_config', 'load_model', 'expand_models', 'run_complete',
+           'parse_models', 'make_dls', 'train_model', 'evaluate', 'dataset_tensors', 'router_quality',
+           'fit_latent_router', 'run_one', 'run_experiment', 'records_frame', 'summarize', 'goe_train_mnist',
+           'format_summary']
 
 # %% ../nbs/04_mnist.ipynb #c008
 MNIST_FILES = {'train-images-idx3-ubyte': 'f68b3c2dcbeaaa9fbdd348bbdeb94873', 'train-labels-idx1-ubyte': 'd53e105ee54ea40749a09fcbcd1e9432',
@@ -184,6 +185,18 @@ def load_model(path, task:Task=None, expect:dict|None=None) -> Routed:
         raise GoeError(f"checkpoint {path} does not fit a {cfg['model']} at p={cfg['width']} ({str(e).splitlines()[1].strip()[:100] if len(str(e).splitlines()) > 1 else 'shape mismatch'}): it was saved by another architecture") from None
     return model.eval()
 
+def expand_models(ms) -> list:
+    "`ms` with the trained model that each random-routing evaluation needs, in run order."
+    ms = list(ms)
+    for m in list(ms):
+        if m in RANDOM_OF and RANDOM_OF[m] not in ms: ms.insert(ms.index(m), RANDOM_OF[m])
+    return ms
+
+def run_complete(run_dir, models, widths) -> bool:
+    "Whether every (model, width) of a run has a complete record (and trained models their checkpoint)."
+    return all(read_record(_record_path(run_dir, m, p)) is not None and (m not in TRAINED or (Path(run_dir)/f'{m}_p{p}.pt').exists())
+               for m in expand_models(models) for p in widths)
+
 def parse_models(models) -> list:
     ms = [m.strip() for m in (models.split(',') if isinstance(models, str) else models) if m.strip()]
     bad = [m for m in ms if m not in MODELS]
@@ -191,6 +204,8 @@ def parse_models(models) -> list:
     return ms
 
 # %% ../nbs/04_mnist.ipynb #c025
+def _record_path(run_dir, model, p): return Path(run_dir)/f'{model}_p{p}.json'
+
 def make_dls(train_ds, test_ds, bs:int=64, num_workers:int=0, device=None) -> DataLoaders:
     "fastai `DataLoaders`: shuffled training batches of `bs`, the test set for validation."
     return DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=num_workers),
@@ -217,8 +232,6 @@ def evaluate(model:nn.Module, dl, n_groups:int) -> dict:
                 n_per_group=seen.long().tolist())
 
 # %% ../nbs/04_mnist.ipynb #c027
-def _record_path(run_dir, model, p): return Path(run_dir)/f'{model}_p{p}.json'
-
 def _evaluate_record(task, model, name, router_name, dl, x1, g1, rec_base):
     t0 = time.perf_counter(); ev = evaluate(model, dl, len(task.group_names)); t_eval = time.perf_counter() - t0
     return new_record(**rec_base, model=name, router=router_name, **ev, flops=model.inference_flops(x1, g1),
@@ -295,18 +308,17 @@ def run_one(task:Task, model_name:str, p:int, seed:int, run_dir, data, epochs:in
 def run_experiment(task:Task=rotated_mnist, experiment_name:str='demo', models='ref_sqb,goe_oracle,goe_oracle_random,goe_latent,goe_latent_random',
                    widths='2,4,8,16', num_epochs:int=15, num_runs:int=1, seed:int=0, bs:int=64, lr:float=3e-3,
                    num_workers:int=0, data_root=None, out_dir='experiments', device=None, progress:bool=False,
-                   verbose:bool=True, vq_epochs:int=5, **data_kw) -> pd.DataFrame:
+                   verbose:bool=True, vq_epochs:int=5, first_run:int=0, **data_kw) -> pd.DataFrame:
     "Train and evaluate `models` at `widths` for `num_runs` seeds; skip runs whose records are complete."
     ms, ps = parse_models(models), parse_ints(widths, 'widths')
     check_positive(num_epochs=num_epochs, num_runs=num_runs, bs=bs, vq_epochs=vq_epochs)
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0: raise GoeError(f"--num_workers must be >= 0, got {num_workers!r}")
     if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0): raise GoeError(f"--lr must be a positive number, got {lr!r}")
-    for m in ms:   # random routing needs its trained model in the same run
-        if m in RANDOM_OF and RANDOM_OF[m] not in ms: ms.insert(ms.index(m), RANDOM_OF[m])
+    ms = expand_models(ms)
     exp_dir = check_out_dir(Path(out_dir)/experiment_name)
     get_device(device)
     data, recs = None, []
-    for run in range(num_runs):
+    for run in range(first_run, first_run + num_runs):
         run_dir = exp_dir/f'run_{run}'
         for p in ps:
             for m in ms:
@@ -348,16 +360,36 @@ def goe_train_mnist(
     out_dir:str='experiments',   # where experiments are written
     device:str=None,             # cpu, cuda or auto
     vq_epochs:int=5,             # epochs of the Latent router's VQ-VAE
+    jobs:int=1,                  # runs executed at once (papermill)
+    direct:bool=False,           # run in this process instead of one papermill notebook per run
     verify_data:bool=False,      # check MNIST files against their published md5
     download:bool=False,         # download MNIST into --data_root (needs a network)
 ):
     "Train Ref SqB and GoE on Rotated MNIST and print test accuracy vs per-sample inference FLOPs."
-    df = run_experiment(rotated_mnist, experiment_name, models, widths, num_epochs, num_runs, seed, bs, lr, num_workers,
-                        data_root, out_dir, device, vq_epochs=vq_epochs, verify=verify_data, download=download)
+    ms, ps = parse_models(models), parse_ints(widths, 'widths')
+    check_positive(num_epochs=num_epochs, num_runs=num_runs, jobs=jobs, bs=bs, vq_epochs=vq_epochs)
+    exp_dir = check_out_dir(Path(out_dir)/experiment_name)
+    if data_root or os.environ.get('GOE_DATA'): find_mnist(data_root or os.environ['GOE_DATA'])   # a bad folder fails now, not in every run
+    if direct:
+        df = run_experiment(rotated_mnist, experiment_name, models, widths, num_epochs, num_runs, seed, bs, lr, num_workers,
+                            data_root, out_dir, device, vq_epochs=vq_epochs, verify=verify_data, download=download)
+    else:
+        if download: load_mnist(data_root, download=True)
+        params = dict(experiment_name=experiment_name, models=','.join(ms), widths=','.join(map(str, ps)), num_epochs=num_epochs,
+                      num_runs=1, seed=seed, bs=bs, lr=lr, num_workers=num_workers, vq_epochs=vq_epochs,
+                      data_root=str(Path(data_root).resolve()) if data_root else None, out_dir=str(Path(out_dir).resolve()))
+        res = run_batch(Path(__file__).resolve().parent.parent/'nbs'/'04_mnist.ipynb', 'goe.mnist', exp_dir, num_runs, params,
+                        lambda i: run_complete(exp_dir/f'run_{i}', ms, ps), jobs=jobs)
+        print(f"{len(res['done'])} run(s) executed, {len(res['skipped'])} already complete, {len(res['failed'])} failed")
+        recs = [read_record(_record_path(exp_dir/f'run_{i}', m, p)) for i in range(num_runs) for p in ps for m in expand_models(ms)]
+        if not any(recs): raise GoeError(f"no run finished; see the executed notebooks in {exp_dir}/run_*/")
+        df = records_frame([r for r in recs if r is not None])
     s = summarize(df)
     print(f"\nRotated MNIST, {num_epochs} epochs, {num_runs} run(s): test accuracy (mean ± std over runs) vs per-sample inference FLOPs")
     print(format_summary(s))
     print(f"\nrecords: {Path(out_dir)/experiment_name}")
+    if not direct and res['failed']:
+        raise GoeError(f"run(s) {sorted(res['failed'])} failed (their executed notebooks say why): rerun the same command to retry only them")
     return s
 
 goe_train_mnist_cli = cli(goe_train_mnist)
