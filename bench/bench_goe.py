@@ -54,6 +54,7 @@ def main():
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--reps', type=int, default=20); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
+    ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads); torch.manual_seed(0)
     dev = torch.device(args.device); T = timer(dev)
@@ -120,7 +121,7 @@ def main():
         ax.plot(d, [r['goe_ms'] for r in res['scaling']], 'o-', label='GoE (routed)')
         ax.plot(d, [r['all_experts_ms'] for r in res['scaling']], 's-', label='all experts (masked)')
         ax.set_xlabel('tree depth (layers)'); ax.set_ylabel(f'ms per batch of {B}'); ax.set_yscale('log'); ax.legend(); ax.set_title(res['device'], fontsize=8)
-        fig.tight_layout(); fig.savefig(root/'imgs'/f"scaling_{'cuda' if dev.type == 'cuda' else 'cpu'}.png", dpi=90, metadata={'Software': None})
+        fig.tight_layout(); fig.savefig(args.plot or root/'imgs'/f"scaling_{'cuda' if dev.type == 'cuda' else 'cpu'}.png", dpi=90, metadata={'Software': None})
     except Exception as e: print('no plot:', e)
     print('\n'.join(md))
 

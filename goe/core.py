@@ -99,6 +99,9 @@ def count_params(m:nn.Module) -> int:
 # %% ../nbs/00_core.ipynb #c020
 RECORD_VERSION = 1
 
+def _umask():
+    m = os.umask(0); os.umask(m); return m
+
 def _atomic_write(path, write):
     path = Path(path)
     if path.parent.exists() and not path.parent.is_dir(): raise GoeError(f"output folder {path.parent} is a file: pick another --out_dir")
@@ -110,6 +113,7 @@ def _atomic_write(path, write):
     try:
         with os.fdopen(fd, 'wb') as f:
             write(f); f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())              # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)

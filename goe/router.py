@@ -168,8 +168,9 @@ class LatentRouter(Router):
     def train(self, mode=True): return super().train(False)      # the router is fitted, not trained: always in eval mode
 
     def latent(self, x):
-        "The quantised latent, flattened: `[B, D*h*w]`."
-        return self.quantizer(self.pre_quant(self.encoder(x)))[0].flatten(1)
+        "The quantised latent `z_q`, flattened: `[B, D*h*w]` (the look-up alone: no VQ loss or perplexity at inference)."
+        q = self.quantizer
+        return q.codebook[q.codes(self.pre_quant(self.encoder(x)))].permute(0, 3, 1, 2).flatten(1)
 
     def features(self, x):
         f = self.latent(x)
