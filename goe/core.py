@@ -176,11 +176,11 @@ def load_checkpoint(path, expect:dict|None=None) -> dict:
     return ck
 
 # %% ../nbs/00_core.ipynb #c031
-import concurrent.futures, shutil
-import nbformat
+import concurrent.futures
 
 def experiment_notebook(nb_path, module:str):
     "The `parameters` cell and the cells tagged `experiment` of chapter `nb_path`, after `from <module> import *`."
+    import nbformat
     nb_path = Path(nb_path)
     if not nb_path.is_file(): raise GoeError(f"notebook {nb_path} not found: run goe from a source checkout (pip install -e .) that has nbs/")
     nb = nbformat.read(nb_path, as_version=4)
@@ -205,7 +205,7 @@ def ensure_kernel(name:str='goe') -> str:
 def run_batch(nb_path, module:str, exp_dir, num_runs:int, params:dict, is_done, jobs:int=1, progress:bool=True) -> dict:
     "Execute the experiment part of `nb_path` once per run `i` (parameter `run_index=i`) into `exp_dir/run_<i>/`; skip runs that `is_done(i)`."
     check_positive(num_runs=num_runs, jobs=jobs)
-    import papermill as pm
+    import papermill as pm, nbformat
     exp_dir = Path(exp_dir)
     todo = [i for i in range(num_runs) if not is_done(i)]
     res = dict(skipped=[i for i in range(num_runs) if i not in todo], done=[], failed={})

@@ -41,9 +41,10 @@ class GraphOfExperts(nn.Module):
     def n_layers(self) -> int: return len(self.layers)
 
     def check_paths(self, path):
+        "Raise a `GoeError` unless `path` (on the host) is `[batch, n_layers]` of existing experts."
         if path.ndim != 2 or path.shape[1] != self.n_layers:
             raise GoeError(f"a path is [batch, {self.n_layers}] for this graph, got {tuple(path.shape)}: the router was built for another graph")
-        if path.numel() and (path.min() < 0 or (path.max(0).values >= torch.tensor(self.n_experts, device=path.device)).any()):
+        if path.numel() and (path.min() < 0 or (path.max(0).values >= torch.tensor(self.n_experts)).any()):
             raise GoeError(f"path names an expert the graph does not have (experts per layer: {self.n_experts}): the router was built for another graph")
 
     def path_modules(self, path) -> nn.Sequential:
@@ -51,21 +52,26 @@ class GraphOfExperts(nn.Module):
         return nn.Sequential(*[layer[int(j)] for layer, j in zip(self.layers, path)])
 
     def forward(self, x, path):
-        self.check_paths(path)
-        if x.shape[0] == 0 or (path == path[:1]).all():           # one path for all: no gather/scatter
-            for layer, j in zip(self.layers, path[0].tolist() if len(path) else [0]*self.n_layers): x = layer[j](x)
+        # The routing decisions go to the host once per batch: each expert's slice must be known there to launch it.
+        # Everything about the schedule (checks, sorting, group sizes) is then computed on that host copy, with no further syncs.
+        p = path.detach().cpu()
+        self.check_paths(p)
+        if x.shape[0] == 0 or bool((p == p[:1]).all()):           # one path for all: no gather/scatter
+            for layer, j in zip(self.layers, p[0].tolist() if len(p) else [0] * self.n_layers): x = layer[j](x)
             return x
-        order = torch.argsort(path @ self.radix)                   # sort once, lexicographically by path
-        x, path = x[order], path[order]
+        order = torch.argsort((p * self.radix.cpu()).sum(1))         # sort once, lexicographically by path
+        p, x = p[order], x[order.to(x.device)]
         for l, layer in enumerate(self.layers):
-            ids = path[:, l]
-            if (ids[1:] < ids[:-1]).any():                          # not a tree: regroup by this layer's expert
+            ids = p[:, l]
+            if bool((ids[1:] < ids[:-1]).any()):                       # not a tree: regroup by this layer's expert
                 perm = torch.argsort(ids, stable=True)
-                x, path, order, ids = x[perm], path[perm], order[perm], ids[perm]
+                p, order, ids = p[perm], order[perm], ids[perm]
+                x = x[perm.to(x.device)]
             experts, counts = torch.unique_consecutive(ids, return_counts=True)
             chunks = x.split(counts.tolist())
             outs = [layer[e](c) for e, c in zip(experts.tolist(), chunks)]
             x = outs[0] if len(outs) == 1 else torch.cat(outs)
+        order = order.to(x.device)
         return torch.empty_like(x).index_copy(0, order, x) if not x.requires_grad else x[torch.argsort(order)]
 
 # %% ../nbs/03_graph.ipynb #c009

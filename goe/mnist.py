@@ -33,7 +33,7 @@ __all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'TRAINED', 'RANDOM_OF
            'rotated_mnist_datasets', 'build_model', 'model_config', 'load_model', 'expand_models', 'run_complete',
            'parse_models', 'make_dls', 'train_model', 'evaluate', 'dataset_tensors', 'router_quality',
            'fit_latent_router', 'run_one', 'run_experiment', 'records_frame', 'summarize', 'goe_train_mnist',
-           'format_summary']
+           'format_summary', 'checkpoint_accuracy', 'ship_checkpoints']
 
 # %% ../nbs/04_mnist.ipynb #c008
 MNIST_FILES = {'train-images-idx3-ubyte': 'f68b3c2dcbeaaa9fbdd348bbdeb94873', 'train-labels-idx1-ubyte': 'd53e105ee54ea40749a09fcbcd1e9432',
@@ -402,3 +402,28 @@ def format_summary(s:pd.DataFrame) -> str:
         std = '' if not np.isfinite(r.acc_std) else f' ± {r.acc_std:.4f}'
         lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
     return '\n'.join(lines)
+
+# %% ../nbs/04_mnist.ipynb #c046
+def checkpoint_accuracy(path, data_root=None) -> float:
+    "Test accuracy of checkpoint `path` on Rotated MNIST (`data_root`: full MNIST; default the embedded digits)."
+    model = load_model(path, rotated_mnist)
+    _, test_ds, _ = rotated_mnist_datasets(data_root)
+    return evaluate(model, DataLoader(test_ds, bs=1024), len(MNIST_GROUPS))['accuracy']
+
+def ship_checkpoints(exp_dir, dest, run:int=0) -> dict:
+    "Copy the trained checkpoints of `run` of an experiment to `dest` with a `manifest.json` of their accuracies."
+    import shutil
+    run_dir, dest = Path(exp_dir)/f'run_{run}', Path(dest)
+    cks = sorted(run_dir.glob('*_p*.pt'))
+    if not cks: raise GoeError(f"no checkpoints in {run_dir}: train first with goe-train-mnist --data_root <folder with mnist/>")
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest = {}
+    for ck in cks:
+        rec = read_record(ck.with_suffix('.json'))
+        if rec is None: continue
+        shutil.copyfile(ck, dest/ck.name)
+        manifest[ck.name] = dict(model=rec['model'], width=rec['width'], seed=rec['seed'], epochs=rec['epochs'], data=rec['data']['source'],
+                                 accuracy_full_mnist=rec['accuracy'], accuracy_embedded=checkpoint_accuracy(dest/ck.name),
+                                 flops=rec['flops'], params=rec['params'])
+    write_json_atomic(dest/'manifest.json', manifest)
+    return manifest
