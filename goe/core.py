@@ -192,14 +192,17 @@ def experiment_notebook(nb_path, module:str):
     return nb
 
 def ensure_kernel(name:str='goe') -> str:
-    "Register this python as Jupyter kernel `name` in `sys.prefix` (once), and return the name."
+    "Register this python as Jupyter kernel `name` in `sys.prefix` (once; its log quiet), and return the name."
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     try:
         spec = KernelSpecManager().get_kernel_spec(name)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve(): return name
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() and '--log-level=ERROR' in spec.argv: return name
     except NoSuchKernel: pass
     from ipykernel.kernelspec import install
-    install(kernel_name=name, display_name=f'goe ({sys.prefix})', prefix=sys.prefix)
+    d = Path(install(kernel_name=name, display_name=f'goe ({sys.prefix})', prefix=sys.prefix))
+    spec = json.loads((d/'kernel.json').read_text())
+    spec['argv'].append('--log-level=ERROR')          # keep the kernels' transport warnings out of batch logs
+    (d/'kernel.json').write_text(json.dumps(spec, indent=1))
     return name
 
 def run_batch(nb_path, module:str, exp_dir, num_runs:int, params:dict, is_done, jobs:int=1, progress:bool=True) -> dict:

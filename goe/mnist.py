@@ -380,7 +380,7 @@ def goe_train_mnist(
                       data_root=str(Path(data_root).resolve()) if data_root else None, out_dir=str(Path(out_dir).resolve()))
         res = run_batch(Path(__file__).resolve().parent.parent/'nbs'/'04_mnist.ipynb', 'goe.mnist', exp_dir, num_runs, params,
                         lambda i: run_complete(exp_dir/f'run_{i}', ms, ps), jobs=jobs)
-        print(f"{len(res['done'])} run(s) executed, {len(res['skipped'])} already complete, {len(res['failed'])} failed")
+        print(f"\n{len(res['done'])} run(s) executed, {len(res['skipped'])} already complete, {len(res['failed'])} failed")
         recs = [read_record(_record_path(exp_dir/f'run_{i}', m, p)) for i in range(num_runs) for p in ps for m in expand_models(ms)]
         if not any(recs): raise GoeError(f"no run finished; see the executed notebooks in {exp_dir}/run_*/")
         df = records_frame([r for r in recs if r is not None])
@@ -403,7 +403,7 @@ def format_summary(s:pd.DataFrame) -> str:
         lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
     return '\n'.join(lines)
 
-# %% ../nbs/04_mnist.ipynb #c046
+# %% ../nbs/04_mnist.ipynb #c050
 def checkpoint_accuracy(path, data_root=None) -> float:
     "Test accuracy of checkpoint `path` on Rotated MNIST (`data_root`: full MNIST; default the embedded digits)."
     model = load_model(path, rotated_mnist)
