@@ -5,6 +5,7 @@
 # GOE_TEST_DOCS=1 adds the docs site: tools/docs.sh builds it, tools/test_docs.py checks it in a browser.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 python -m ipykernel install --sys-prefix >/dev/null 2>&1 || { echo "cannot register the venv's kernel: pip install ipykernel"; exit 1; }
 unset GOE_DATA   # tests pick their data explicitly; a user's $GOE_DATA must not change what they read
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
@@ -23,5 +24,6 @@ if [ "${GOE_TEST_DOCS:-0}" = 1 ]; then
   if tools/docs.sh && python tools/test_docs.py; then echo "docs: passed in $(( $(date +%s) - t0 ))s"
   else echo "docs: FAILED after $(( $(date +%s) - t0 ))s"; failed=$((failed + 1)); [ "$rc" -ne 0 ] || rc=1; fi
 fi
+echo "took $(( $(date +%s) - start ))s"
 echo "$((total - failed)) passed, $failed failed"
 exit $rc
