@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from .core import *
-from .core import _atomic_write
 from .graph import Routed
 from .router import RandomRouter
 from .mnist import Task, rotated_mnist, load_model, make_dls, evaluate
@@ -107,16 +106,6 @@ def own_vs_other(acc:pd.DataFrame, own_leaf) -> dict:
     return dict(own_leaf=float(a[own].mean()), other_leaves=float(a[~own].mean()))
 
 # %% ../nbs/06_ablation.ipynb #c021
-def _write(path, write) -> Path:
-    "`_atomic_write`, then the mode a plain `open` would give (its temp file is private: 0600)."
-    path = _atomic_write(path, write)
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-    return path
-
-def _save_png(fig:Figure, path, dpi:int=90) -> Path:
-    return _write(path, lambda f: fig.savefig(f, format='png', dpi=dpi, metadata={'Software': None}))
-
 def plot_specialisation(mats:dict, routed:dict|None=None, title:str|None=None, path=None, dpi:int=90) -> Figure:
     "Heatmaps of specialisation matrices (`{panel title: matrix}`), the leaf the router picks for each group framed (`routed`: `{panel title: routing_matrix}`)."
     fig = Figure(figsize=(1.6 + 2.6 * len(mats), 3.2), layout='constrained')
@@ -134,7 +123,7 @@ def plot_specialisation(mats:dict, routed:dict|None=None, title:str|None=None, p
         ax.set_title(name, fontsize=10)
     fig.colorbar(im, ax=list(axs), shrink=0.85, label='test accuracy')
     if title: fig.suptitle(title, fontsize=10)
-    if path is not None: _save_png(fig, path, dpi)
+    if path is not None: save_figure(fig, path, dpi)
     return fig
 
 # %% ../nbs/06_ablation.ipynb #c024
@@ -172,9 +161,9 @@ def goe_ablation(
     "Random routing at inference and the specialisation matrix for every trained GoE of an experiment; writes the tables and figures into its folder."
     exp_dir = Path(out_dir)/experiment_name
     table, mats = ablation(exp_dir, rotated_mnist, seed, data_root)
-    out = [_write(exp_dir/'ablation.csv', lambda f: f.write(table.to_csv(index=False).encode())),
-           _write(exp_dir/'ablation.md', lambda f: f.write((ablation_markdown(table) + '\n').encode())),
-           _write(exp_dir/'specialisation.csv', lambda f: f.write(specialisation_frame(mats).to_csv(index=False).encode()))]
+    out = [write_atomic(exp_dir/'ablation.csv', table.to_csv(index=False)),
+           write_atomic(exp_dir/'ablation.md', (ablation_markdown(table) + '\n')),
+           write_atomic(exp_dir/'specialisation.csv', specialisation_frame(mats).to_csv(index=False))]
     for name, run in dict.fromkeys((n, r) for n, p, r in mats):
         panels = {f'p = {p}': mats[(n, p, r)] for n, p, r in mats if (n, r) == (name, run)}
         png = exp_dir/f'specialisation_{name}_run{run}.png'

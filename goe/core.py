@@ -20,8 +20,8 @@ from fastcore.script import anno_parser
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'parse_ints',
            'seed_everything', 'get_device', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
-           'save_atomic', 'new_record', 'read_record', 'save_checkpoint', 'load_checkpoint', 'experiment_notebook',
-           'ensure_kernel', 'run_batch']
+           'save_atomic', 'write_atomic', 'save_figure', 'new_record', 'read_record', 'save_checkpoint',
+           'load_checkpoint', 'experiment_notebook', 'ensure_kernel', 'run_batch']
 
 # %% ../nbs/00_core.ipynb #c006
 class GoeError(Exception):
@@ -135,6 +135,14 @@ def write_json_atomic(path, obj) -> Path:
 def save_atomic(obj, path) -> Path:
     "`torch.save` to `path` atomically."
     return _atomic_write(path, lambda f: torch.save(obj, f))
+
+def write_atomic(path, data) -> Path:
+    "Write `data` (str or bytes) to `path` atomically (temp file + rename)."
+    return _atomic_write(path, lambda f: f.write(data.encode() if isinstance(data, str) else data))
+
+def save_figure(fig, path, dpi:int=90) -> Path:
+    "Save a matplotlib figure as PNG atomically, without matplotlib's version stamp (a rerun gives the same bytes)."
+    return _atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=dpi, metadata={'Software': None}))
 
 def new_record(**fields) -> dict:
     "A run record: `fields` plus versions and a timestamp, marked complete."

@@ -12,7 +12,6 @@ import numpy as np, pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, EngFormatter, NullFormatter, NullLocator
 from .core import *
-from .core import _atomic_write
 from .mnist import MODELS, records_frame, summarize
 
 # %% auto #0
@@ -64,16 +63,6 @@ _STYLE = {'ref_sqb': dict(color='tab:orange', marker='D', ls='-'),
           'goe_latent_random': dict(color='tab:green', marker='s', ls='--', mfc='white')}
 _EXTRA_COLORS = ('tab:red', 'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive', 'tab:cyan')
 
-def _write(path, write) -> Path:
-    "`_atomic_write`, then the mode a plain `open` would give (its temp file is private: 0600)."
-    path = _atomic_write(path, write)
-    umask = os.umask(0); os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-    return path
-
-def _save_png(fig:Figure, path, dpi:int=90) -> Path:
-    return _write(path, lambda f: fig.savefig(f, format='png', dpi=dpi, metadata={'Software': None}))
-
 def _runs_text(runs) -> str:
     lo, hi = int(runs.min()), int(runs.max())
     return f"{hi} run{'s' if hi > 1 else ''}" if lo == hi else f"{lo} to {hi} runs"
@@ -106,7 +95,7 @@ def plot_accuracy_vs_flops(df:pd.DataFrame, path=None, title:str|None=None, dpi:
     spread = 'one run per point' if s.runs.max() == 1 else f'mean ± std over {_runs_text(s.runs)}'
     fig.suptitle(f"{title or 'Test accuracy'}: {spread}")
     fig.legend(*axs[0].get_legend_handles_labels(), loc='outside lower center', ncol=min(len(models), 3), frameon=False)
-    if path is not None: _save_png(fig, path, dpi)
+    if path is not None: save_figure(fig, path, dpi)
     return fig
 
 # %% ../nbs/07_results.ipynb #c020
@@ -129,8 +118,8 @@ def table_markdown(t:pd.DataFrame) -> str:
 def write_results(t:pd.DataFrame, folder) -> tuple:
     "Write `results_table` output as `folder/results.csv` and `folder/results.md` (atomically); return both paths."
     folder = Path(folder)
-    csv = _write(folder/'results.csv', lambda f: f.write(t.to_csv(index=False).encode()))
-    md = _write(folder/'results.md', lambda f: f.write((table_markdown(t) + '\n').encode()))
+    csv = write_atomic(folder/'results.csv', t.to_csv(index=False))
+    md = write_atomic(folder/'results.md', (table_markdown(t) + '\n'))
     return csv, md
 
 # %% ../nbs/07_results.ipynb #c025
@@ -147,7 +136,7 @@ def goe_results(
     if imgs.exists() and not imgs.is_dir(): raise GoeError(f"--imgs_dir {imgs} is a file: pick another --imgs_dir")
     t = results_table(df)
     title = TASK_TITLES.get(task, task)
-    png = _save_png(plot_accuracy_vs_flops(df, title=title), imgs/f'{task}_plot_shaded.png')
+    png = save_figure(plot_accuracy_vs_flops(df, title=title), imgs/f'{task}_plot_shaded.png')
     csv, md = write_results(t, exp_dir)
     print(f"{title}, experiment {experiment_name}: test accuracy (mean ± std over runs) vs per-sample inference FLOPs\n")
     print(table_markdown(t))
