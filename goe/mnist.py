@@ -7,7 +7,7 @@ Docs: https://goe-developers.github.io/goe/mnist.html.md"""
 # %% ../nbs/04_mnist.ipynb #c003
 from __future__ import annotations
 import os, sys, gzip, hashlib, time, json, struct, contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd, torch
