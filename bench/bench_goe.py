@@ -7,6 +7,7 @@ Side by side in one process, on the same inputs: warm-up, then the median of rep
 Ratios, not absolute times, are the result: they are stable across machines to about +-15% on shared CPUs.
 """
 import argparse, json, time, statistics, platform, warnings
+import numpy as np
 from pathlib import Path
 import torch
 from torch import nn
@@ -15,7 +16,8 @@ from goe.core import count_flops
 from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths
 from goe.router import OracleRouter, FixedRouter, LatentRouter
 from goe.vqvae import VQVAE
-from goe.mnist import LATENT_VQ, rotated_mnist, build_model, make_dls, train_model, rotated_mnist_datasets
+from goe.experiment import LATENT_VQ, build_model, make_dls, train_model
+from goe.mnist import rotated_mnist, rotated_mnist_datasets
 
 root = Path(__file__).resolve().parent.parent
 
@@ -42,12 +44,18 @@ def all_experts(graph:GraphOfExperts, x, path):
     out = torch.stack(hs)                                   # [n_leaves, B, ...]
     return out[path[:, -1], torch.arange(len(x), device=x.device)]
 
-def deep_stages(p:int, depth:int, n_classes:int=10):
-    "A CNN of `depth` stages of equal cost for the scaling test: stem, (depth-2) conv blocks at 14x14, head."
+def deep_stages(p:int, n_blocks:int=4, n_classes:int=10):
+    "A fixed CNN for the scaling test: stem, `n_blocks` conv blocks of equal cost at 14x14, head."
     stem = lambda: nn.Sequential(nn.Conv2d(1, p, 3, padding=1), nn.MaxPool2d(2), nn.ReLU())
     block = lambda: nn.Sequential(nn.Conv2d(p, p, 3, padding=1), nn.ReLU())
     head = lambda: nn.Sequential(nn.Flatten(), nn.Linear(196 * p, n_classes))
-    return [stem] + [block] * (depth - 2) + [head]
+    return [stem] + [block] * n_blocks + [head]
+
+def tree_stages(p:int, depth:int, n_blocks:int=4):
+    "The same network (`deep_stages`) cut into `depth` layers: one path always costs the same, the tree branches `depth - 1` times."
+    stages = deep_stages(p, n_blocks)
+    cuts = [c.tolist() for c in np.array_split(np.arange(len(stages)), depth)]
+    return [lambda c=c: nn.Sequential(*[stages[i]() for i in c]) for c in cuts]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,16 +89,19 @@ def main():
                            goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
                            latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
                 res['inference'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
-        # scaling with depth at fixed width: routed cost should stay flat, all-experts grows with the number of nodes
+        # scaling with depth at fixed width: one network (stem, 4 blocks, head) cut into a binary tree of `depth` layers, so a
+        # path costs the same at every depth while the experts double per level; routed cost should stay flat, all-experts grows
         p, B = 8, (64 if args.quick else 1024)
         x = xs_all[:B]
         for depth in ([2, 3, 4] if args.quick else [2, 3, 4, 5, 6]):
-            g = tree_of_experts(deep_stages(p, depth)).to(dev).eval()
+            g = tree_of_experts(tree_stages(p, depth)).to(dev).eval()
+            dense = ref_sqb(tree_stages(p, depth)).to(dev).eval()
             path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
-            t_goe, t_all = T(lambda: g(x, path), args.reps), T(lambda: all_experts(g, x, path), args.reps)
+            p0 = torch.zeros(B, depth, dtype=torch.long, device=dev)
+            t_goe, t_all, t_ref = T(lambda: g(x, path), args.reps), T(lambda: all_experts(g, x, path), args.reps), T(lambda: dense(x, p0), args.reps)
             f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
-            row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3,
-                       all_over_goe=t_all / t_goe, flops_ratio=f_all / f_path)
+            row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
+                       all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path)
             res['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
     # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
     for p in ([4] if args.quick else [4, 8]):
@@ -109,8 +120,10 @@ def main():
           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "
            f"{r['goe_over_ref']:.2f} | {r['all_over_goe']:.2f} | {r['latent_over_oracle']:.2f} |" for r in res['inference']]
-    md += ['', '| depth | experts | GoE ms | all experts ms | all / GoE (time) | all / one path (FLOPs) |', '|---:|---:|---:|---:|---:|---:|']
-    md += [f"| {r['depth']} | {r['n_experts']} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {r['all_over_goe']:.2f} | {r['flops_ratio']:.2f} |" for r in res['scaling']]
+    md += ['', '| depth | experts | path FLOPs | Ref (one path, dense) ms | GoE ms | all experts ms | GoE / Ref | all / GoE (time) | all / one path (FLOPs) |',
+           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+    md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {r['goe_over_ref']:.2f} | "
+           f"{r['all_over_goe']:.2f} | {r['flops_ratio']:.2f} |" for r in res['scaling']]
     md += ['', '| p | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {r['goe_over_ref']:.2f} |" for r in res['training']]
     stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
@@ -120,6 +133,7 @@ def main():
         d = [r['depth'] for r in res['scaling']]
         ax.plot(d, [r['goe_ms'] for r in res['scaling']], 'o-', label='GoE (routed)')
         ax.plot(d, [r['all_experts_ms'] for r in res['scaling']], 's-', label='all experts (masked)')
+        ax.plot(d, [r['ref_ms'] for r in res['scaling']], '^--', label='one path, dense (Ref SqB)')
         ax.set_xlabel('tree depth (layers)'); ax.set_ylabel(f'ms per batch of {B}'); ax.set_yscale('log'); ax.legend(); ax.set_title(res['device'], fontsize=8)
         fig.tight_layout(); fig.savefig(args.plot or root/'imgs'/f"scaling_{'cuda' if dev.type == 'cuda' else 'cpu'}.png", dpi=90, metadata={'Software': None})
     except Exception as e: print('no plot:', e)

@@ -15,7 +15,8 @@ from matplotlib.patches import Rectangle
 from .core import *
 from .graph import Routed
 from .router import RandomRouter
-from .mnist import Task, rotated_mnist, load_model, make_dls, evaluate
+from .experiment import Task, get_task, load_model, make_dls, evaluate
+from .mnist import rotated_mnist
 
 # %% auto #0
 __all__ = ['GOE_TRAINED', 'GOE_LABELS', 'goe_ablation_cli', 'goe_checkpoints', 'random_routing', 'specialisation_matrix',
@@ -30,7 +31,7 @@ _CKPT = re.compile(r'(goe_oracle|goe_latent)_p(\d+)\.pt')
 def goe_checkpoints(exp_dir) -> list:
     "`(run, model, width, path)` of every trained GoE checkpoint under `exp_dir/run_<i>/`, ordered by model, width and run."
     exp_dir = Path(exp_dir)
-    train = f"`goe-train-mnist --models goe_oracle,goe_latent --experiment_name {exp_dir.name} --out_dir {exp_dir.parent}`"
+    train = f"`goe-train-mnist (or goe-train-celeba) --models goe_oracle,goe_latent --experiment_name {exp_dir.name} --out_dir {exp_dir.parent}`"
     if not exp_dir.is_dir():
         raise GoeError(f"experiment folder {exp_dir} not found: train it with {train}, or pass the --experiment_name and --out_dir it used")
     found = []
@@ -155,12 +156,13 @@ def ablation_markdown(t:pd.DataFrame) -> str:
 def goe_ablation(
     experiment_name:str='demo',  # the experiment: checkpoints in <out_dir>/<experiment_name>/run_<i>/
     out_dir:str='experiments',   # where experiments are written (goe-train-mnist's --out_dir)
-    data_root:str=None,          # the data it was trained on: folder with mnist/; default $GOE_DATA, else the embedded digits
+    data_root:str=None,          # the data it was trained on: folder with mnist/ or celeba/; default $GOE_DATA, else the embedded digits
     seed:int=0,                  # seed of the random router
+    task:str='rotated_mnist',    # the experiment's task: rotated_mnist or celeba
 ):
     "Random routing at inference and the specialisation matrix for every trained GoE of an experiment; writes the tables and figures into its folder."
     exp_dir = Path(out_dir)/experiment_name
-    table, mats = ablation(exp_dir, rotated_mnist, seed, data_root)
+    table, mats = ablation(exp_dir, get_task(task), seed, data_root)
     out = [write_atomic(exp_dir/'ablation.csv', table.to_csv(index=False)),
            write_atomic(exp_dir/'ablation.md', (ablation_markdown(table) + '\n')),
            write_atomic(exp_dir/'specialisation.csv', specialisation_frame(mats).to_csv(index=False))]

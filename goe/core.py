@@ -20,7 +20,7 @@ from fastcore.script import anno_parser
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'parse_ints',
            'seed_everything', 'get_device', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
-           'save_atomic', 'write_atomic', 'save_figure', 'new_record', 'read_record', 'save_checkpoint',
+           'save_atomic', 'write_atomic', 'save_figure', 'new_record', 'read_record', 'clean_stale', 'save_checkpoint',
            'load_checkpoint', 'experiment_notebook', 'ensure_kernel', 'run_batch']
 
 # %% ../nbs/00_core.ipynb #c006
@@ -158,6 +158,13 @@ def read_record(path) -> dict|None:
     return rec
 
 # %% ../nbs/00_core.ipynb #c026
+def clean_stale(folder) -> list:
+    "Remove the temporary files that writers killed mid-write left in `folder`; returns their names."
+    found = sorted(Path(folder).glob('.*.tmp')) if Path(folder).is_dir() else []
+    for p in found: p.unlink(missing_ok=True)
+    return [p.name for p in found]
+
+# %% ../nbs/00_core.ipynb #c030
 CKPT_FORMAT, CKPT_VERSION = 'goe-checkpoint', 1
 
 def save_checkpoint(path, model:nn.Module, config:dict, **extra) -> Path:
@@ -183,11 +190,11 @@ def load_checkpoint(path, expect:dict|None=None) -> dict:
     if diffs: raise GoeError(f"checkpoint {path} does not match: " + '; '.join(diffs))
     return ck
 
-# %% ../nbs/00_core.ipynb #c031
+# %% ../nbs/00_core.ipynb #c035
 import concurrent.futures
 
-def experiment_notebook(nb_path, module:str):
-    "The `parameters` cell and the cells tagged `experiment` of chapter `nb_path`, after `from <module> import *`."
+def experiment_notebook(nb_path, module):
+    "The `parameters` cell and the cells tagged `experiment` of chapter `nb_path`, after `from <module> import *` (one module or a list)."
     import nbformat
     nb_path = Path(nb_path)
     if not nb_path.is_file(): raise GoeError(f"notebook {nb_path} not found: run goe from a source checkout (pip install -e .) that has nbs/")
@@ -196,7 +203,8 @@ def experiment_notebook(nb_path, module:str):
     keep = [c for c in nb.cells if c.cell_type == 'code' and tags(c) & {'parameters', 'experiment'}]
     if not any('parameters' in tags(c) for c in keep) or not any('experiment' in tags(c) for c in keep):
         raise GoeError(f"{nb_path.name} has no cell tagged 'parameters' and 'experiment': tag them so papermill can run it")
-    nb.cells = [nbformat.v4.new_code_cell(f"from {module} import *\nimport tempfile\nfrom pathlib import Path")] + keep
+    imports = ''.join(f"from {m} import *\n" for m in ([module] if isinstance(module, str) else module))
+    nb.cells = [nbformat.v4.new_code_cell(imports + "import tempfile\nfrom pathlib import Path")] + keep
     return nb
 
 def ensure_kernel(name:str='goe') -> str:
@@ -213,7 +221,7 @@ def ensure_kernel(name:str='goe') -> str:
     (d/'kernel.json').write_text(json.dumps(spec, indent=1))
     return name
 
-def run_batch(nb_path, module:str, exp_dir, num_runs:int, params:dict, is_done, jobs:int=1, progress:bool=True) -> dict:
+def run_batch(nb_path, module, exp_dir, num_runs:int, params:dict, is_done, jobs:int=1, progress:bool=True) -> dict:
     "Execute the experiment part of `nb_path` once per run `i` (parameter `run_index=i`) into `exp_dir/run_<i>/`; skip runs that `is_done(i)`."
     check_positive(num_runs=num_runs, jobs=jobs)
     import papermill as pm, nbformat

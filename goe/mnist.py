@@ -1,4 +1,4 @@
-"""Four groups of one digit task (0° + colour inversion, 90°, 180°, 270°), the experiment runner every task shares, and the `goe-train-mnist` command.
+"""Four groups of one digit task (0° + colour inversion, 90°, 180°, 270°), its task definition, the `goe-train-mnist` command and the pretrained checkpoints.
 
 Docs: https://goe-developers.github.io/goe/mnist.html.md"""
 
@@ -14,26 +14,15 @@ import numpy as np, pandas as pd, torch
 from torch import nn
 from torch.utils.data import Dataset
 from .core import *
+from .experiment import *
+from .experiment import record_path
 from fastai.data.load import DataLoader
-from fastai.data.core import DataLoaders
-from fastai.learner import Learner
-from fastai.metrics import accuracy
-from fastai.optimizer import Adam
-from fastai.callback.schedule import fit_one_cycle  # patches Learner.fit_one_cycle
-from fastai.callback.progress import ProgressCallback  # patches Learner.no_bar
-from fastai.callback.tracker import TerminateOnNaNCallback
-from .router import Router, OracleRouter, FixedRouter, RandomRouter, LatentRouter
-from .vqvae import VQVAE, train_vqvae
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths, mnist_cnn
+from .graph import mnist_cnn, tree_paths
 
 # %% auto #0
-__all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'LATENT_VQ',
-           'goe_train_mnist_cli', 'read_idx', 'find_mnist', 'load_mnist', 'rotate_group', 'RotatedMNIST', 'Task',
-           'rotated_mnist_datasets', 'build_model', 'model_config', 'load_model', 'expand_models', 'run_complete',
-           'parse_models', 'make_dls', 'train_model', 'evaluate', 'dataset_tensors', 'router_quality',
-           'fit_latent_router', 'run_one', 'run_experiment', 'records_frame', 'summarize', 'goe_train_mnist',
-           'format_summary', 'checkpoint_accuracy', 'ship_checkpoints']
+__all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'goe_train_mnist_cli', 'read_idx', 'find_mnist', 'load_mnist',
+           'rotate_group', 'RotatedMNIST', 'rotated_mnist_datasets', 'goe_train_mnist', 'checkpoint_accuracy',
+           'ship_checkpoints']
 
 # %% ../nbs/04_mnist.ipynb #c008
 MNIST_FILES = {'train-images-idx3-ubyte': 'f68b3c2dcbeaaa9fbdd348bbdeb94873', 'train-labels-idx1-ubyte': 'd53e105ee54ea40749a09fcbcd1e9432',
@@ -125,227 +114,15 @@ class RotatedMNIST(Dataset):
         return self.x[g, j][None].float().div_(255), g, self.y[j]
 
 # %% ../nbs/04_mnist.ipynb #c019
-@dataclass
-class Task:
-    "A grouped classification task: data, network stages, groups and the Oracle's group -> leaf map."
-    name: str
-    datasets: Callable            # (data_root, **kw) -> (train_ds, test_ds, info dict); items (x, group, label)
-    stages: Callable              # width p -> list of stage factories, one per graph layer
-    group_names: tuple
-    group_leaf: tuple             # group g -> leaf index of the tree
-    n_classes: int
-    branching: int = 2
-    def depth(self, p:int=1) -> int: return len(self.stages(p))
-    def oracle_table(self) -> torch.Tensor:
-        "Path of each group's leaf, `[n_groups, depth]`."
-        return tree_paths(self.depth(), self.branching)[list(self.group_leaf)]
-
 def rotated_mnist_datasets(data_root=None, verify:bool=False, download:bool=False):
     "Train/test `RotatedMNIST` from disjoint source images."
     s = load_mnist(data_root, verify=verify, download=download)
     return (RotatedMNIST(s['x_train'], s['y_train']), RotatedMNIST(s['x_test'], s['y_test']),
             dict(source=s['source'], n_train=4*len(s['x_train']), n_test=4*len(s['x_test'])))
 
-rotated_mnist = Task('rotated_mnist', rotated_mnist_datasets, mnist_cnn, MNIST_GROUPS, (0, 1, 2, 3), n_classes=10)
+rotated_mnist = Task('rotated_mnist', rotated_mnist_datasets, mnist_cnn, MNIST_GROUPS, (0, 1, 2, 3), n_classes=10, title='Rotated MNIST')
 
-# %% ../nbs/04_mnist.ipynb #c022
-TRAINED = ('ref_sqb', 'goe_oracle', 'goe_latent')
-RANDOM_OF = {'goe_oracle_random': 'goe_oracle', 'goe_latent_random': 'goe_latent'}
-MODELS = TRAINED + tuple(RANDOM_OF)
-ROUTER_OF = {'ref_sqb': 'fixed', 'goe_oracle': 'oracle', 'goe_latent': 'latent'}
-# the router's VQ-VAE: a 2x-pooled input, one stride-2 conv, 4 channels, 4-d codes: ~24% of a p = 4 path's FLOPs
-LATENT_VQ = dict(hidden=4, res_ch=2, n_res=1, code_dim=4, n_codes=32, down=2, n_stride=1)
-
-def build_model(task:Task, model:str, p:int, router:Router|None=None, vq:dict|None=None, refine:str|None='within_class') -> Routed:
-    "A fresh `Routed` model of kind `model` at width `p` (`goe_latent`: with `router`, or an unfitted one of config `vq`)."
-    stages = task.stages(p)
-    if model == 'ref_sqb': return Routed(FixedRouter([0] * len(stages)), ref_sqb(stages))
-    if model == 'goe_oracle': return Routed(OracleRouter(task.oracle_table()), tree_of_experts(stages, task.branching))
-    if model == 'goe_latent':
-        router = router or LatentRouter(VQVAE(**(vq or LATENT_VQ)), len(stages), task.branching, refine)
-        return Routed(router, tree_of_experts(stages, task.branching))
-    raise GoeError(f"unknown model {model!r}: choose from {', '.join(TRAINED)}")
-
-def model_config(task:Task, model_name:str, p:int, model:Routed, **extra) -> dict:
-    "What a checkpoint needs to rebuild `model`."
-    cfg = dict(task=task.name, model=model_name, width=p, **extra)
-    if isinstance(model.router, LatentRouter): cfg.update(vq=model.router.vq_config, refine=model.router.refine)
-    return cfg
-
-def load_model(path, task:Task=None, expect:dict|None=None) -> Routed:
-    "Load a checkpoint written by the runner into a ready model (router included), safely (`weights_only=True`)."
-    task = task or rotated_mnist
-    ck = load_checkpoint(path, expect=dict(task=task.name, **(expect or {})))
-    cfg = ck['config']
-    if cfg.get('model') not in TRAINED: raise GoeError(f"checkpoint {path} holds model {cfg.get('model')!r}, not one of {', '.join(TRAINED)}")
-    vq = cfg.get('vq'); vq = dict(vq, size=tuple(vq['size'])) if vq else None
-    model = build_model(task, cfg['model'], cfg['width'], vq=vq, refine=cfg.get('refine'))
-    try: model.load_state_dict(ck['state_dict'])
-    except RuntimeError as e:
-        raise GoeError(f"checkpoint {path} does not fit a {cfg['model']} at p={cfg['width']} ({str(e).splitlines()[1].strip()[:100] if len(str(e).splitlines()) > 1 else 'shape mismatch'}): it was saved by another architecture") from None
-    return model.eval()
-
-def expand_models(ms) -> list:
-    "`ms` with the trained model that each random-routing evaluation needs, in run order."
-    ms = list(ms)
-    for m in list(ms):
-        if m in RANDOM_OF and RANDOM_OF[m] not in ms: ms.insert(ms.index(m), RANDOM_OF[m])
-    return ms
-
-def run_complete(run_dir, models, widths) -> bool:
-    "Whether every (model, width) of a run has a complete record (and trained models their checkpoint)."
-    return all(read_record(_record_path(run_dir, m, p)) is not None and (m not in TRAINED or (Path(run_dir)/f'{m}_p{p}.pt').exists())
-               for m in expand_models(models) for p in widths)
-
-def parse_models(models) -> list:
-    ms = [m.strip() for m in (models.split(',') if isinstance(models, str) else models) if m.strip()]
-    bad = [m for m in ms if m not in MODELS]
-    if bad or not ms: raise GoeError(f"unknown model {bad[0] if bad else models!r}: choose from {', '.join(MODELS)}")
-    return ms
-
-# %% ../nbs/04_mnist.ipynb #c025
-def _record_path(run_dir, model, p): return Path(run_dir)/f'{model}_p{p}.json'
-
-def make_dls(train_ds, test_ds, bs:int=64, num_workers:int=0, device=None) -> DataLoaders:
-    "fastai `DataLoaders`: shuffled training batches of `bs`, the test set for validation."
-    return DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=num_workers),
-                       DataLoader(test_ds, bs=4*bs, num_workers=num_workers), device=get_device(device))
-
-def train_model(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, progress:bool=False) -> Learner:
-    "Train with Adam and the one-cycle schedule; raises `GoeError` if the loss becomes NaN."
-    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, opt_func=Adam, cbs=TerminateOnNaNCallback())
-    with (contextlib.nullcontext() if progress else learn.no_bar()), (contextlib.nullcontext() if progress else learn.no_logging()):
-        learn.fit_one_cycle(epochs, lr)
-    if not np.isfinite(learn.recorder.losses[-1].item() if learn.recorder.losses else float('nan')):
-        raise GoeError(f"training diverged (NaN loss) at lr={lr}: lower --lr")
-    return learn
-
-@torch.no_grad()
-def evaluate(model:nn.Module, dl, n_groups:int) -> dict:
-    "Accuracy overall and per group of `model` on `dl` (items `(x, group, y)`)."
-    model.eval()
-    correct, seen = torch.zeros(n_groups), torch.zeros(n_groups)
-    for x, g, y in dl:
-        ok = (model(x, g).argmax(1) == y).float().cpu(); g = g.cpu()
-        correct.index_add_(0, g, ok); seen.index_add_(0, g, torch.ones_like(ok))
-    return dict(accuracy=(correct.sum() / seen.sum()).item(), accuracy_per_group=(correct / seen.clamp(min=1)).tolist(),
-                n_per_group=seen.long().tolist())
-
-# %% ../nbs/04_mnist.ipynb #c027
-def _evaluate_record(task, model, name, router_name, dl, x1, g1, rec_base):
-    t0 = time.perf_counter(); ev = evaluate(model, dl, len(task.group_names)); t_eval = time.perf_counter() - t0
-    return new_record(**rec_base, model=name, router=router_name, **ev, flops=model.inference_flops(x1, g1),
-                      params=model.param_counts(), eval_s=round(t_eval, 3), group_names=list(task.group_names))
-
-def dataset_tensors(ds, bs:int=4096):
-    "All images and labels of a dataset of `(x, group, y)` items, as tensors."
-    xs, gs, ys = zip(*[ds[i] for i in range(len(ds))])
-    return torch.stack(xs), torch.as_tensor(gs), torch.stack([torch.as_tensor(y) for y in ys])
-
-def router_quality(router:Router, x, groups) -> dict:
-    "How the router's leaves match the hidden groups: ARI, NMI, and the leaf of every group."
-    with torch.no_grad(): leaf = torch.cat([router(x[i:i+2048], None)[:, -1] for i in range(0, len(x), 2048)]).cpu().numpy()
-    g = np.asarray(groups)
-    n_leaves = int(leaf.max()) + 1
-    table = np.zeros((int(g.max()) + 1, max(n_leaves, 1)), int); np.add.at(table, (g, leaf), 1)
-    return dict(ari=float(adjusted_rand_score(g, leaf)), nmi=float(normalized_mutual_info_score(g, leaf)),
-                leaf_sizes=np.bincount(leaf).tolist(), group_by_leaf=table.tolist())
-
-def fit_latent_router(task:Task, data, run_dir, seed:int, vq_epochs:int=5, refine:str|None='within_class', device=None):
-    "The run's Latent router: load `latent_router.pt`, or train the VQ-VAE and fit the cluster tree on the training set."
-    train_ds, test_ds, info = data
-    path = Path(run_dir)/'latent_router.pt'
-    depth = task.depth()
-    if path.exists():
-        ck = load_checkpoint(path, expect=dict(task=task.name, depth=depth, branching=task.branching))
-        cfg = ck['config']
-        router = LatentRouter(VQVAE(**dict(cfg['vq'], size=tuple(cfg['vq']['size']))), depth, task.branching, cfg['refine'])
-        router.load_state_dict(ck['state_dict'])
-        return router.to(get_device(device)), dict(router_fit=cfg['fit'])
-    seed_everything(seed)
-    t0 = time.perf_counter()
-    learn = train_vqvae(train_ds, test_ds, epochs=vq_epochs, device=device, **LATENT_VQ)
-    vq_metrics = dict(zip(['train_loss', 'valid_loss', 'recon_mse', 'perplexity'], map(float, learn.recorder.values[-1])))
-    router = LatentRouter(learn.model.cpu().eval(), depth, task.branching, refine)
-    x, g, y = dataset_tensors(train_ds)
-    router.fit(x, y, seed=seed)
-    xt, gt, _ = dataset_tensors(test_ds)
-    fit = dict(vq_epochs=vq_epochs, vqvae=vq_metrics, fit_s=round(time.perf_counter() - t0, 3),
-               train=router_quality(router, x, g), test=router_quality(router, xt, gt))
-    save_checkpoint(path, router, dict(task=task.name, depth=depth, branching=task.branching, vq=router.vq_config, refine=refine, fit=fit))
-    return router.to(get_device(device)), dict(router_fit=fit)
-
-def run_one(task:Task, model_name:str, p:int, seed:int, run_dir, data, epochs:int, bs:int=64, lr:float=3e-3,
-            num_workers:int=0, device=None, progress:bool=False, run:int=0, vq_epochs:int=5) -> list:
-    "Train `model_name` at width `p` (or evaluate a trained one with random routing); write and return its records."
-    train_ds, test_ds, info = data
-    base = dict(task=task.name, width=p, seed=seed, run=run, epochs=epochs, bs=bs, lr=lr, data=info)
-    dev = get_device(device)
-    seed_everything(seed)                          # before the DataLoaders: their shuffling RNG is drawn from it
-    dls = make_dls(train_ds, test_ds, bs, num_workers, dev)
-    # a few test samples of each group, for the per-sample FLOPs of the paths the test set really takes
-    idx = torch.cat([torch.nonzero(test_ds.group == g)[:4, 0] for g in range(len(task.group_names))]).tolist()
-    x1 = torch.stack([test_ds[i][0] for i in idx]).to(dev); g1 = torch.tensor([test_ds[i][1] for i in idx], device=dev)
-    if model_name in RANDOM_OF:
-        trained = RANDOM_OF[model_name]
-        model = load_model(Path(run_dir)/f'{trained}_p{p}.pt', task, expect=dict(model=trained, width=p)).to(dev)
-        model.router = RandomRouter(model.graph.paths, seed=seed).to(dev)
-        rec = _evaluate_record(task, model, model_name, 'random', dls.valid, x1, g1, dict(base, train_s=0.0, trained_as=trained))
-    else:
-        extra = {}
-        if model_name == 'goe_latent':
-            router, extra = fit_latent_router(task, data, run_dir, seed, vq_epochs, device=dev)
-            seed_everything(seed)
-            model = build_model(task, model_name, p, router=router)
-        else: model = build_model(task, model_name, p)
-        t0 = time.perf_counter(); learn = train_model(model, dls, epochs, lr, progress); t_train = time.perf_counter() - t0
-        save_checkpoint(Path(run_dir)/f'{model_name}_p{p}.pt', model, model_config(task, model_name, p, model, seed=seed))
-        rec = _evaluate_record(task, model, model_name, ROUTER_OF[model_name], dls.valid, x1, g1,
-                               dict(base, train_s=round(t_train, 3), final_train_loss=float(learn.recorder.losses[-1]), **extra))
-    write_json_atomic(_record_path(run_dir, model_name, p), rec)
-    return rec
-
-def run_experiment(task:Task=rotated_mnist, experiment_name:str='demo', models='ref_sqb,goe_oracle,goe_oracle_random,goe_latent,goe_latent_random',
-                   widths='2,4,8,16', num_epochs:int=15, num_runs:int=1, seed:int=0, bs:int=64, lr:float=3e-3,
-                   num_workers:int=0, data_root=None, out_dir='experiments', device=None, progress:bool=False,
-                   verbose:bool=True, vq_epochs:int=5, first_run:int=0, **data_kw) -> pd.DataFrame:
-    "Train and evaluate `models` at `widths` for `num_runs` seeds; skip runs whose records are complete."
-    ms, ps = parse_models(models), parse_ints(widths, 'widths')
-    check_positive(num_epochs=num_epochs, num_runs=num_runs, bs=bs, vq_epochs=vq_epochs)
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0: raise GoeError(f"--num_workers must be >= 0, got {num_workers!r}")
-    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0): raise GoeError(f"--lr must be a positive number, got {lr!r}")
-    ms = expand_models(ms)
-    exp_dir = check_out_dir(Path(out_dir)/experiment_name)
-    get_device(device)
-    data, recs = None, []
-    for run in range(first_run, first_run + num_runs):
-        run_dir = exp_dir/f'run_{run}'
-        for p in ps:
-            for m in ms:
-                rec = read_record(_record_path(run_dir, m, p))
-                if rec is None or (m in TRAINED and not (run_dir/f'{m}_p{p}.pt').exists()):
-                    if data is None: data = task.datasets(data_root, **data_kw)
-                    rec = run_one(task, m, p, seed + run, run_dir, data, num_epochs, bs, lr, num_workers, device, progress, run, vq_epochs)
-                    if verbose: print(f"run {run} p={p:<3} {m:<18} acc {rec['accuracy']:.4f}  {rec['flops']['total']:>12,.0f} FLOPs/sample  ({rec['train_s']:.0f}s)", flush=True)
-                recs.append(rec)
-    return records_frame(recs)
-
-def records_frame(recs) -> pd.DataFrame:
-    "Flatten run records into a DataFrame (one row per record)."
-    rows = [dict(task=r['task'], model=r['model'], router=r['router'], width=r['width'], run=r['run'], seed=r['seed'],
-                 accuracy=r['accuracy'], flops=r['flops']['total'], path_flops=r['flops']['path'], router_flops=r['flops']['router'],
-                 params=r['params']['graph'] + r['params']['router'], path_params=r['params']['path'], train_s=r['train_s'],
-                 **{f'acc_g{g}': a for g, a in enumerate(r['accuracy_per_group'])}) for r in recs]
-    return pd.DataFrame(rows)
-
-def summarize(df:pd.DataFrame) -> pd.DataFrame:
-    "Mean and std of test accuracy per (model, width), with FLOPs and parameters."
-    g = df.groupby(['model', 'width'], sort=False)
-    out = g.agg(runs=('accuracy', 'size'), acc_mean=('accuracy', 'mean'), acc_std=('accuracy', 'std'),
-                flops=('flops', 'mean'), router_flops=('router_flops', 'mean'), params=('params', 'mean'))
-    return out.reset_index().sort_values(['width', 'model'], kind='stable').reset_index(drop=True)
-
-# %% ../nbs/04_mnist.ipynb #c035
+# %% ../nbs/04_mnist.ipynb #c024
 def goe_train_mnist(
     experiment_name:str='demo',  # records go to <out_dir>/<experiment_name>/run_<i>/
     num_workers:int=0,           # DataLoader worker processes
@@ -360,50 +137,21 @@ def goe_train_mnist(
     out_dir:str='experiments',   # where experiments are written
     device:str=None,             # cpu, cuda or auto
     vq_epochs:int=5,             # epochs of the Latent router's VQ-VAE
+    warm:float=0.0,              # fraction of the epochs that train Ref SqB first to start every expert (0: off)
     jobs:int=1,                  # runs executed at once (papermill)
     direct:bool=False,           # run in this process instead of one papermill notebook per run
     verify_data:bool=False,      # check MNIST files against their published md5
     download:bool=False,         # download MNIST into --data_root (needs a network)
 ):
     "Train Ref SqB and GoE on Rotated MNIST and print test accuracy vs per-sample inference FLOPs."
-    ms, ps = parse_models(models), parse_ints(widths, 'widths')
-    check_positive(num_epochs=num_epochs, num_runs=num_runs, jobs=jobs, bs=bs, vq_epochs=vq_epochs)
-    exp_dir = check_out_dir(Path(out_dir)/experiment_name)
-    if data_root or os.environ.get('GOE_DATA'): find_mnist(data_root or os.environ['GOE_DATA'])   # a bad folder fails now, not in every run
-    if direct:
-        df = run_experiment(rotated_mnist, experiment_name, models, widths, num_epochs, num_runs, seed, bs, lr, num_workers,
-                            data_root, out_dir, device, vq_epochs=vq_epochs, verify=verify_data, download=download)
-    else:
-        if download: load_mnist(data_root, download=True)
-        params = dict(experiment_name=experiment_name, models=','.join(ms), widths=','.join(map(str, ps)), num_epochs=num_epochs,
-                      num_runs=1, seed=seed, bs=bs, lr=lr, num_workers=num_workers, vq_epochs=vq_epochs,
-                      data_root=str(Path(data_root).resolve()) if data_root else None, out_dir=str(Path(out_dir).resolve()))
-        res = run_batch(Path(__file__).resolve().parent.parent/'nbs'/'04_mnist.ipynb', 'goe.mnist', exp_dir, num_runs, params,
-                        lambda i: run_complete(exp_dir/f'run_{i}', ms, ps), jobs=jobs)
-        print(f"\n{len(res['done'])} run(s) executed, {len(res['skipped'])} already complete, {len(res['failed'])} failed")
-        recs = [read_record(_record_path(exp_dir/f'run_{i}', m, p)) for i in range(num_runs) for p in ps for m in expand_models(ms)]
-        if not any(recs): raise GoeError(f"no run finished; see the executed notebooks in {exp_dir}/run_*/")
-        df = records_frame([r for r in recs if r is not None])
-    s = summarize(df)
-    print(f"\nRotated MNIST, {num_epochs} epochs, {num_runs} run(s): test accuracy (mean ± std over runs) vs per-sample inference FLOPs")
-    print(format_summary(s))
-    print(f"\nrecords: {Path(out_dir)/experiment_name}")
-    if not direct and res['failed']:
-        raise GoeError(f"run(s) {sorted(res['failed'])} failed (their executed notebooks say why): rerun the same command to retry only them")
-    return s
+    if download or verify_data: load_mnist(data_root, verify=verify_data, download=download)   # md5 checked once, before any run
+    return train_command(rotated_mnist, '04_mnist.ipynb', experiment_name, num_workers, num_epochs, num_runs, widths, models, seed, bs, lr,
+                         data_root, out_dir, device, vq_epochs, jobs, direct, warm, check_data=lambda root: root and find_mnist(root),
+                         )
 
 goe_train_mnist_cli = cli(goe_train_mnist)
 
 # %% ../nbs/04_mnist.ipynb #c036
-def format_summary(s:pd.DataFrame) -> str:
-    "A markdown table of `summarize`'s output."
-    lines = ['| model | p | runs | test accuracy | FLOPs/sample (router) | params |', '|---|---:|---:|---:|---:|---:|']
-    for r in s.itertuples():
-        std = '' if not np.isfinite(r.acc_std) else f' ± {r.acc_std:.4f}'
-        lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
-    return '\n'.join(lines)
-
-# %% ../nbs/04_mnist.ipynb #c050
 def checkpoint_accuracy(path, data_root=None) -> float:
     "Test accuracy of checkpoint `path` on Rotated MNIST (`data_root`: full MNIST; default the embedded digits)."
     model = load_model(path, rotated_mnist)

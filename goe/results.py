@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, EngFormatter, NullFormatter, NullLocator
 from .core import *
-from .mnist import MODELS, records_frame, summarize
+from .experiment import MODELS, records_frame, summarize, get_task
 
 # %% auto #0
 __all__ = ['MODEL_LABELS', 'TASK_TITLES', 'goe_results_cli', 'model_label', 'load_records', 'plot_accuracy_vs_flops',
@@ -21,7 +21,7 @@ __all__ = ['MODEL_LABELS', 'TASK_TITLES', 'goe_results_cli', 'model_label', 'loa
 # %% ../nbs/07_results.ipynb #c008
 MODEL_LABELS = {'ref_sqb': 'Ref SqB', 'goe_oracle': 'GoE Oracle', 'goe_latent': 'GoE Latent',
                 'goe_oracle_random': 'GoE Oracle w/ Random Routing', 'goe_latent_random': 'GoE Latent w/ Random Routing'}
-TASK_TITLES = {'rotated_mnist': 'Rotated MNIST'}
+TASK_TITLES = {'rotated_mnist': 'Rotated MNIST', 'celeba': 'CelebA'}
 
 def model_label(model:str) -> str:
     "The name of `model` in figures and tables."
