@@ -202,7 +202,7 @@ def goe_train_celeba(
     out_dir:str='experiments',   # where experiments are written
     device:str=None,             # cpu, cuda or auto
     vq_epochs:int=5,             # epochs of the Latent router's VQ-VAE
-    warm:float=0.0,              # fraction of the epochs that train Ref SqB first to start every expert (0: off)
+    warm:float=WARM,             # fraction of the epochs that train Ref SqB first to start every expert (0: off)
     size:int=32,                 # image size after center crop (a multiple of 8)
     jobs:int=1,                  # runs executed at once (papermill)
     direct:bool=False,           # run in this process instead of one papermill notebook per run

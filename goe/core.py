@@ -225,7 +225,7 @@ def run_batch(nb_path, module, exp_dir, num_runs:int, params:dict, is_done, jobs
     "Execute the experiment part of `nb_path` once per run `i` (parameter `run_index=i`) into `exp_dir/run_<i>/`; skip runs that `is_done(i)`."
     check_positive(num_runs=num_runs, jobs=jobs)
     import papermill as pm, nbformat
-    exp_dir = Path(exp_dir)
+    exp_dir, nb_path = Path(exp_dir).resolve(), Path(nb_path).resolve()   # absolute: runs in threads must not depend on the cwd
     todo = [i for i in range(num_runs) if not is_done(i)]
     res = dict(skipped=[i for i in range(num_runs) if i not in todo], done=[], failed={})
     if not todo: return res
@@ -241,8 +241,8 @@ def run_batch(nb_path, module, exp_dir, num_runs:int, params:dict, is_done, jobs
         out = exp_dir/f'run_{i}'/Path(nb_path).name
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            pm.execute_notebook(str(src), str(out), parameters=dict(params, run_index=i), kernel_name=kernel,
-                                progress_bar=False, cwd=str(Path(nb_path).parent))
+            # no `cwd=`: papermill would chdir the whole process, which races between the runs of a --jobs batch
+            pm.execute_notebook(str(src), str(out), parameters=dict(params, run_index=i), kernel_name=kernel, progress_bar=False)
             return i, None
         except Exception as e:
             return i, f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''} (see {out})"

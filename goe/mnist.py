@@ -122,7 +122,7 @@ def rotated_mnist_datasets(data_root=None, verify:bool=False, download:bool=Fals
 
 rotated_mnist = Task('rotated_mnist', rotated_mnist_datasets, mnist_cnn, MNIST_GROUPS, (0, 1, 2, 3), n_classes=10, title='Rotated MNIST')
 
-# %% ../nbs/04_mnist.ipynb #c024
+# %% ../nbs/04_mnist.ipynb #c025
 def goe_train_mnist(
     experiment_name:str='demo',  # records go to <out_dir>/<experiment_name>/run_<i>/
     num_workers:int=0,           # DataLoader worker processes
@@ -137,7 +137,7 @@ def goe_train_mnist(
     out_dir:str='experiments',   # where experiments are written
     device:str=None,             # cpu, cuda or auto
     vq_epochs:int=5,             # epochs of the Latent router's VQ-VAE
-    warm:float=0.0,              # fraction of the epochs that train Ref SqB first to start every expert (0: off)
+    warm:float=WARM,             # fraction of the epochs that train Ref SqB first to start every expert (0: off)
     jobs:int=1,                  # runs executed at once (papermill)
     direct:bool=False,           # run in this process instead of one papermill notebook per run
     verify_data:bool=False,      # check MNIST files against their published md5
@@ -151,7 +151,7 @@ def goe_train_mnist(
 
 goe_train_mnist_cli = cli(goe_train_mnist)
 
-# %% ../nbs/04_mnist.ipynb #c036
+# %% ../nbs/04_mnist.ipynb #c037
 def checkpoint_accuracy(path, data_root=None) -> float:
     "Test accuracy of checkpoint `path` on Rotated MNIST (`data_root`: full MNIST; default the embedded digits)."
     model = load_model(path, rotated_mnist)

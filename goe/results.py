@@ -16,7 +16,7 @@ from .experiment import MODELS, records_frame, summarize, get_task
 
 # %% auto #0
 __all__ = ['MODEL_LABELS', 'TASK_TITLES', 'goe_results_cli', 'model_label', 'load_records', 'plot_accuracy_vs_flops',
-           'results_table', 'table_markdown', 'write_results', 'goe_results']
+           'results_table', 'table_markdown', 'write_results', 'gap_table', 'gap_markdown', 'goe_results']
 
 # %% ../nbs/07_results.ipynb #c008
 MODEL_LABELS = {'ref_sqb': 'Ref SqB', 'goe_oracle': 'GoE Oracle', 'goe_latent': 'GoE Latent',
@@ -123,6 +123,35 @@ def write_results(t:pd.DataFrame, folder) -> tuple:
     return csv, md
 
 # %% ../nbs/07_results.ipynb #c025
+def gap_table(df:pd.DataFrame) -> pd.DataFrame:
+    "Per width: Ref SqB, each trained GoE, and GoE - Ref at the GoE's own inference FLOPs (router included), in points."
+    s = summarize(df).set_index(['model', 'width'])
+    if 'ref_sqb' not in s.index.get_level_values(0): raise GoeError("the experiment has no ref_sqb records: train Ref SqB too (--models ref_sqb,...)")
+    ref = s.loc['ref_sqb'].sort_values('flops')
+    lf, ra = np.log(ref.flops.to_numpy()), ref.acc_mean.to_numpy()
+    rows = []
+    for p in ref.index:
+        row = dict(width=p, ref_sqb=ref.acc_mean[p])
+        for m in ('goe_oracle', 'goe_latent'):
+            if (m, p) not in s.index: continue
+            f, a = s.flops[(m, p)], s.acc_mean[(m, p)]
+            row[m] = a
+            row[f'{m}_gap'] = 100 * (a - np.interp(np.log(f), lf, ra))
+            row[f'{m}_clipped'] = bool(np.log(f) > lf[-1] + 1e-9)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+def gap_markdown(g:pd.DataFrame) -> str:
+    "`gap_table` as a markdown table."
+    ms = [m for m in ('goe_oracle', 'goe_latent') if m in g]
+    lines = ['| p | Ref SqB | ' + ' | '.join(f'{model_label(m)} | {model_label(m)} - Ref (points)' for m in ms) + ' |',
+             '|---:|---:|' + '---:|---:|' * len(ms)]
+    for r in g.itertuples():
+        cells = [f"{getattr(r, m):.4f} | {getattr(r, m + '_gap'):+.2f}{'*' if getattr(r, m + '_clipped') else ''}" for m in ms]
+        lines.append(f'| {r.width} | {r.ref_sqb:.4f} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+# %% ../nbs/07_results.ipynb #c028
 def goe_results(
     experiment_name:str='demo',  # the experiment: records in <out_dir>/<experiment_name>/run_<i>/
     out_dir:str='experiments',   # where experiments are written (goe-train-mnist's --out_dir)
@@ -140,6 +169,9 @@ def goe_results(
     csv, md = write_results(t, exp_dir)
     print(f"{title}, experiment {experiment_name}: test accuracy (mean ± std over runs) vs per-sample inference FLOPs\n")
     print(table_markdown(t))
+    if 'ref_sqb' in set(df.model) and set(df.model) & {'goe_oracle', 'goe_latent'}:
+        gaps = gap_markdown(gap_table(df)); write_atomic(exp_dir/'gaps.md', gaps + '\n')
+        print(f"\nGoE - Ref SqB at equal inference FLOPs (router included):\n\n{gaps}")
     print(f"\nfigure: {png}\ntable: {csv} and {md}")
     return t
 

@@ -12,7 +12,8 @@ from .core import GoeError, count_flops
 
 # %% auto #0
 __all__ = ['Router', 'OracleRouter', 'FixedRouter', 'RandomRouter', 'hierarchical_clusters', 'align_within_class', 'order_leaves',
-           'LatentRouter']
+           'pooled_pixels', 'fit_teacher', 'teacher_log_probs', 'balanced_assign', 'align_with_teacher',
+           'lda_projection', 'LatentRouter']
 
 # %% ../nbs/02_router.ipynb #c005
 class Router(nn.Module):
@@ -142,13 +143,93 @@ def order_leaves(f:np.ndarray, a:np.ndarray, depth:int, branching:int=2) -> np.n
     return np.array([leaf_of[i] for i in a])
 
 # %% ../nbs/02_router.ipynb #c024
+import torch.nn.functional as F
+
+def pooled_pixels(x:torch.Tensor, max_dim:int=256) -> np.ndarray:
+    "Images `[n, C, H, W]` average-pooled by the smallest factor that leaves at most `max_dim` values per image: `[n, <=max_dim]` float64."
+    k = 1
+    while x.shape[1] * (x.shape[2] // k) * (x.shape[3] // k) > max_dim: k += 1
+    return (F.avg_pool2d(x, k) if k > 1 else x).flatten(1).double().numpy()
+
+def _teacher(in_ch:int, n_out:int, width:int=16) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(in_ch, width, 3, 2, 1), nn.ReLU(), nn.Conv2d(width, 2 * width, 3, 2, 1), nn.ReLU(),
+                         nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(32 * width, n_out))
+
+def fit_teacher(x:torch.Tensor, a:np.ndarray, n_out:int, epochs:int=3, bs:int=128, lr:float=3e-3, seed:int=0, min_steps:int=100) -> nn.Module:
+    "Train a tiny CNN to predict cluster ids `a` (`[n]`) from images `x` (`[n, C, H, W]`): Adam, one-cycle, `epochs` (at least `min_steps` steps), on `x`'s device."
+    g = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed); m = _teacher(x.shape[1], n_out).to(x.device)
+    opt = torch.optim.Adam(m.parameters(), lr)
+    n = len(x); bs = min(bs, n); epochs = max(epochs, -(-min_steps // (n // bs))); steps = epochs * (n // bs)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    a = torch.as_tensor(a, device=x.device)
+    with torch.enable_grad():
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g).to(x.device)
+            for i in range(0, n - bs + 1, bs):
+                j = perm[i:i + bs]; loss = F.cross_entropy(m(x[j]), a[j])
+                opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+    return m.eval()
+
+@torch.no_grad()
+def teacher_log_probs(m:nn.Module, x:torch.Tensor, bs:int=2048) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of a teacher on images `x`."
+    return torch.cat([F.log_softmax(m(x[i:i + bs]), 1).cpu() for i in range(0, len(x), bs)]).double().numpy()
+
+def balanced_assign(lp:np.ndarray, sizes, n_iter:int=50) -> np.ndarray:
+    "Arg-max of `lp` (`[n, k]` log-scores) after Sinkhorn balancing towards cluster sizes `sizes` (`[k]`, summing to `n`)."
+    logq = lp - lp.max(1, keepdims=True); logr = np.log(np.asarray(sizes, float) / len(lp) + 1e-12)
+    for _ in range(n_iter):
+        logq = logq - np.logaddexp.reduce(logq, 1, keepdims=True)
+        logq = logq + logr - (np.logaddexp.reduce(logq, 0) - np.log(len(lp)))
+    return logq.argmax(1)
+
+def _rematch(lp, local, k):
+    "Permute cluster ids `local` so that they agree best with the log-scores `lp` (Hungarian on summed scores)."
+    conf = np.stack([lp[local == j].sum(0) if (local == j).any() else np.zeros(k) for j in range(k)])
+    r, c = linear_sum_assignment(-conf); return c[np.argsort(r)][local]
+
+def align_with_teacher(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:int, perm_passes:int=2, sample_passes:int=3,
+                       epochs:int=3, seed:int=0, log=None) -> np.ndarray:
+    "Refine cluster ids `a` (`[n]`, e.g. from `align_within_class`) of images `x` with leave-one-class-out CNN teachers; returns new ids `[n]`."
+    y = np.asarray(y); a = np.asarray(a).copy(); local = a.copy()
+    classes = [c for c in np.unique(y) if 0 < (y == c).sum() < len(y)]
+    for it in range(perm_passes + sample_passes):
+        old = a.copy()
+        if it >= perm_passes:                                        # cross-fitted teacher on all classes: each half scored by the other half's teacher
+            fold = np.random.default_rng(seed + it).integers(2, size=len(x)); lpx = np.zeros((len(x), n_leaves))
+            for f in (0, 1):
+                tm = fit_teacher(x[torch.as_tensor(fold != f)], a[fold != f], n_leaves, epochs, seed=seed + 1000 * it + f)
+                lpx[fold == f] = teacher_log_probs(tm, x[torch.as_tensor(fold == f)])
+        for c in classes:
+            m = y == c; mt = torch.as_tensor(m)
+            lp = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_leaves, epochs, seed=seed + 100 * it + int(c)), x[mt])
+            a[m] = _rematch(lp, local[m], n_leaves) if it < perm_passes else balanced_assign(lp + lpx[m], np.bincount(old[m], minlength=n_leaves))
+        if log: log(f"teacher pass {it} ({'re-match' if it < perm_passes else 'samples'}): {(old != a).mean():.1%} of the ids changed")
+    return a
+
+# %% ../nbs/02_router.ipynb #c028
+def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:
+    "Shift `[D]` and projection `[D, n_dims]` onto the linear-discriminant subspace of cluster ids `a` (rows of `f`: `[n, D]`)."
+    lda = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto', store_covariance=True).fit(f, a)
+    ev, V = np.linalg.eigh(lda.covariance_)
+    W = V / np.sqrt(np.maximum(ev, 1e-12 * ev.max()))                 # whitening: W.T @ cov @ W = I
+    mu = f.mean(0)
+    M = np.stack([(f[a == j] - mu).mean(0) for j in np.unique(a)]) @ W
+    Q = np.linalg.svd(M - M.mean(0), full_matrices=False)[2][:n_dims].T
+    P = np.zeros((f.shape[1], n_dims)); P[:, :Q.shape[1]] = W @ Q
+    return mu, P
+
+# %% ../nbs/02_router.ipynb #c031
 class LatentRouter(Router):
     "Route by the VQ-VAE latent to the nearest leaf centroid of a cluster tree fitted by `fit`; `path` = that leaf's path."
-    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='within_class'):
+    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='within_class', latent:str='quantised'):
         super().__init__(depth)
-        if refine not in (None, 'within_class'): raise GoeError(f"unknown refine {refine!r}: use None or 'within_class'")
+        if refine not in (None, 'within_class', 'teacher'): raise GoeError(f"unknown refine {refine!r}: use None, 'within_class' or 'teacher'")
+        if latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {latent!r}: use 'quantised' or 'pre_quant'")
         from goe.graph import tree_paths
-        self.branching, self.refine, self.vq_config = branching, refine, dict(vqvae.config)
+        self.branching, self.refine, self.latent_kind, self.vq_config = branching, refine, latent, dict(vqvae.config)
         self.encoder, self.pre_quant, self.quantizer = vqvae.encoder, vqvae.pre_quant, vqvae.quantizer
         for p in self.parameters(): p.requires_grad_(False)
         n_lat, n_leaves = self._n_latent(vqvae), branching ** (depth - 1)
@@ -168,9 +249,11 @@ class LatentRouter(Router):
     def train(self, mode=True): return super().train(False)      # the router is fitted, not trained: always in eval mode
 
     def latent(self, x):
-        "The quantised latent `z_q`, flattened: `[B, D*h*w]` (the look-up alone: no VQ loss or perplexity at inference)."
-        q = self.quantizer
-        return q.codebook[q.codes(self.pre_quant(self.encoder(x)))].permute(0, 3, 1, 2).flatten(1)
+        "The quantised latent `z_q` (or, with `latent='pre_quant'`, the encoder's output before quantisation), flattened: `[B, D*h*w]`."
+        z = self.pre_quant(self.encoder(x))
+        if self.latent_kind == 'pre_quant': return z.flatten(1)
+        q = self.quantizer                                    # the look-up alone: no VQ loss or perplexity at inference
+        return q.codebook[q.codes(z)].permute(0, 3, 1, 2).flatten(1)
 
     def features(self, x):
         f = self.latent(x)
@@ -187,18 +270,21 @@ class LatentRouter(Router):
     def valid_paths(self): return self.leaf_paths
 
     @torch.no_grad()
-    def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024) -> torch.Tensor:
-        "Fit the cluster tree on training images `x` (and their labels `y` when `refine='within_class'`); returns the fitted leaf per image."
-        if self.refine and y is None: raise GoeError("refine='within_class' needs the training labels y: pass y, or build the router with refine=None")
+    def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
+            perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, log=None) -> torch.Tensor:
+        "Fit the cluster tree on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set); returns the fitted leaf per image `[n]`."
+        if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
         lat = torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
         n_leaves = len(self.leaf_paths)
         if self.refine:
-            a = align_within_class(lat, np.asarray(y), n_leaves, seed=seed)
-            lda = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto').fit(lat, a)          # nearest centroid in this space = the linear discriminant
-            k = min(self.proj.shape[1], lda.scalings_.shape[1])
-            self.proj.zero_(); self.proj[:, :k] = torch.as_tensor(lda.scalings_[:, :k], dtype=torch.float32)
-            self.shift.copy_(torch.as_tensor(lat.mean(0), dtype=torch.float32))
-            f = (lat - lat.mean(0)) @ self.proj.double().cpu().numpy()
+            y = np.asarray(torch.as_tensor(y).cpu())
+            if self.refine == 'teacher':                         # fit-time only: pooled pixels for the clusters, a CNN teacher to align them
+                a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
+                a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
+            else: a = align_within_class(lat, y, n_leaves, seed=seed)
+            mu, P = lda_projection(lat, a, self.proj.shape[1])    # nearest centroid in this space = the linear discriminant
+            self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
+            f = (lat - mu) @ self.proj.double().cpu().numpy()
             leaf = order_leaves(f, a, self.n_layers, self.branching)
         else:
             f = lat
