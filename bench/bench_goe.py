@@ -16,7 +16,7 @@ from goe.core import count_flops
 from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths
 from goe.router import OracleRouter, FixedRouter, LatentRouter
 from goe.vqvae import VQVAE
-from goe.experiment import LATENT_VQ, build_model, make_dls, train_model
+from goe.experiment import LATENT_VQ, LATENT_ROUTER, build_model, make_dls, train_model
 from goe.mnist import rotated_mnist, rotated_mnist_datasets
 
 root = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def main():
     xs_all = torch.stack([data[1][i][0] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
     gs_all = torch.tensor([data[1][i][1] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
     vae = VQVAE(**LATENT_VQ)
-    latent = LatentRouter(vae, 3, 2, 'within_class').to(dev).eval()
+    latent = LatentRouter(vae, 3, 2, LATENT_ROUTER['refine'], LATENT_ROUTER['latent']).to(dev).eval()   # the runner's router
     latent.leaf_centroids.normal_(); latent.proj.normal_(); latent.is_fitted.fill_(True)   # timing only: fitted values do not change the cost
     with torch.inference_mode():
         for p in widths:

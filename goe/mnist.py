@@ -158,11 +158,12 @@ def checkpoint_accuracy(path, data_root=None) -> float:
     _, test_ds, _ = rotated_mnist_datasets(data_root)
     return evaluate(model, DataLoader(test_ds, bs=1024), len(MNIST_GROUPS))['accuracy']
 
-def ship_checkpoints(exp_dir, dest, run:int=0) -> dict:
-    "Copy the trained checkpoints of `run` of an experiment to `dest` with a `manifest.json` of their accuracies."
+def ship_checkpoints(exp_dir, dest, run:int=0, widths=None) -> dict:
+    "Copy the trained checkpoints of `run` of an experiment (of `widths`, default all) to `dest` with a `manifest.json` of their accuracies."
     import shutil
     run_dir, dest = Path(exp_dir)/f'run_{run}', Path(dest)
-    cks = sorted(run_dir.glob('*_p*.pt'))
+    ws = None if widths is None else set(parse_ints(widths, 'widths'))
+    cks = sorted(c for c in run_dir.glob('*_p*.pt') if ws is None or int(c.stem.rsplit('_p', 1)[1]) in ws)
     if not cks: raise GoeError(f"no checkpoints in {run_dir}: train first with goe-train-mnist --data_root <folder with mnist/>")
     dest.mkdir(parents=True, exist_ok=True)
     manifest = {}

@@ -157,6 +157,8 @@ def goe_results(
     out_dir:str='experiments',   # where experiments are written (goe-train-mnist's --out_dir)
     task:str='rotated_mnist',    # plot the records of this task
     imgs_dir:str='imgs',         # the figure goes to <imgs_dir>/<task>_plot_shaded.png
+    figure:str=None,             # or to this file (e.g. imgs/rotated_mnist_full_plot_shaded.png)
+    title:str=None,              # the figure's title (default: the task's name)
 ):
     "Plot test accuracy against per-sample inference FLOPs and parameters for an experiment, and write the numbers behind each point."
     exp_dir = Path(out_dir)/experiment_name
@@ -164,8 +166,8 @@ def goe_results(
     imgs = Path(imgs_dir)
     if imgs.exists() and not imgs.is_dir(): raise GoeError(f"--imgs_dir {imgs} is a file: pick another --imgs_dir")
     t = results_table(df)
-    title = TASK_TITLES.get(task, task)
-    png = save_figure(plot_accuracy_vs_flops(df, title=title), imgs/f'{task}_plot_shaded.png')
+    title = title or TASK_TITLES.get(task, task)
+    png = save_figure(plot_accuracy_vs_flops(df, title=title), Path(figure) if figure else imgs/f'{task}_plot_shaded.png')
     csv, md = write_results(t, exp_dir)
     print(f"{title}, experiment {experiment_name}: test accuracy (mean ± std over runs) vs per-sample inference FLOPs\n")
     print(table_markdown(t))
