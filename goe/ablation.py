@@ -6,7 +6,7 @@ Docs: https://goe-developers.github.io/goe/ablation.html.md"""
 
 # %% ../nbs/06_ablation.ipynb #c003
 from __future__ import annotations
-import os, re
+import re
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch.utils.data import DataLoader

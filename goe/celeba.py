@@ -6,14 +6,13 @@ Docs: https://goe-developers.github.io/goe/celeba.html.md"""
 
 # %% ../nbs/05_celeba.ipynb #c003
 from __future__ import annotations
-import os, re, time
+import os
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
 from torch.utils.data import Dataset
 from .core import *
 from .experiment import *
-from .experiment import record_path
 
 # %% auto #0
 __all__ = ['CELEBA_ATTRS', 'CELEBA_TARGET', 'CELEBA_GROUPS', 'celeba', 'goe_train_celeba_cli', 'find_celeba', 'read_attributes',

@@ -6,7 +6,7 @@ Docs: https://goe-developers.github.io/goe/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #c003
 from __future__ import annotations
-import os, sys, json, time, math, tempfile, functools, platform, datetime
+import os, sys, json, tempfile, functools, platform, datetime
 from pathlib import Path
 import numpy as np, torch
 from torch import nn

@@ -6,13 +6,12 @@ Docs: https://goe-developers.github.io/goe/experiment.html.md"""
 
 # %% ../nbs/03a_experiment.ipynb #c003
 from __future__ import annotations
-import os, sys, time, json, contextlib, importlib
+import os, time, contextlib, importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd, torch
 from torch import nn
-from torch.utils.data import Dataset
 from .core import *
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
@@ -25,7 +24,7 @@ from fastai.callback.tracker import TerminateOnNaNCallback
 from .router import Router, OracleRouter, FixedRouter, RandomRouter, LatentRouter
 from .vqvae import VQVAE, train_vqvae
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths, mnist_cnn
+from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths
 
 # %% auto #0
 __all__ = ['TASK_MODULES', 'LATENT_VQ', 'LATENT_ROUTER', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'DEFAULT_MODELS', 'WARM',
@@ -78,13 +77,15 @@ MODELS = TRAINED + tuple(RANDOM_OF)
 ROUTER_OF = {'ref_sqb': 'fixed', 'goe_oracle': 'oracle', 'goe_latent': 'latent'}
 DEFAULT_MODELS = 'ref_sqb,goe_oracle,goe_oracle_random,goe_latent,goe_latent_random'
 
-def build_model(task:Task, model:str, p:int, router:Router|None=None, vq:dict|None=None, refine:str|None=None, latent:str|None=None) -> Routed:
-    "A fresh `Routed` model of kind `model` at width `p` (`goe_latent`: with `router`, or an unfitted one of config `vq`, `refine`, `latent`)."
+def build_model(task:Task, model:str, p:int, router:Router|None=None, vq:dict|None=None, refine=..., latent=...) -> Routed:
+    "A fresh `Routed` model of kind `model` at width `p` (`goe_latent`: with `router`, or an unfitted one of config `vq`, `refine`, `latent`; `...`: the task's)."
     stages = task.stages(p)
     if model == 'ref_sqb': return Routed(FixedRouter([0] * len(stages)), ref_sqb(stages))
     if model == 'goe_oracle': return Routed(OracleRouter(task.oracle_table()), tree_of_experts(stages, task.branching))
     if model == 'goe_latent':
-        router = router or LatentRouter(VQVAE(**(vq or task.vq)), len(stages), task.branching, refine or task.router['refine'], latent or task.router['latent'])
+        rc = task.router
+        router = router or LatentRouter(VQVAE(**(vq or task.vq)), len(stages), task.branching,
+                                        rc['refine'] if refine is ... else refine, rc['latent'] if latent is ... else latent)
         return Routed(router, tree_of_experts(stages, task.branching))
     raise GoeError(f"unknown model {model!r}: choose from {', '.join(TRAINED)}")
 

@@ -6,18 +6,14 @@ Docs: https://goe-developers.github.io/goe/mnist.html.md"""
 
 # %% ../nbs/04_mnist.ipynb #c003
 from __future__ import annotations
-import os, sys, gzip, hashlib, time, json, struct, contextlib
-from dataclasses import dataclass
+import os, gzip, hashlib, struct
 from pathlib import Path
-from typing import Callable
-import numpy as np, pandas as pd, torch
-from torch import nn
+import numpy as np, torch
 from torch.utils.data import Dataset
 from .core import *
 from .experiment import *
-from .experiment import record_path
 from fastai.data.load import DataLoader
-from .graph import mnist_cnn, tree_paths
+from .graph import mnist_cnn
 
 # %% auto #0
 __all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'goe_train_mnist_cli', 'read_idx', 'find_mnist', 'load_mnist',

@@ -6,7 +6,6 @@ Docs: https://goe-developers.github.io/goe/results.html.md"""
 
 # %% ../nbs/07_results.ipynb #c003
 from __future__ import annotations
-import os
 from pathlib import Path
 import numpy as np, pandas as pd
 from matplotlib.figure import Figure
@@ -15,13 +14,16 @@ from .core import *
 from .experiment import MODELS, records_frame, summarize, get_task
 
 # %% auto #0
-__all__ = ['MODEL_LABELS', 'TASK_TITLES', 'goe_results_cli', 'model_label', 'load_records', 'plot_accuracy_vs_flops',
+__all__ = ['MODEL_LABELS', 'goe_results_cli', 'task_title', 'model_label', 'load_records', 'plot_accuracy_vs_flops',
            'results_table', 'table_markdown', 'write_results', 'gap_table', 'gap_markdown', 'goe_results']
 
 # %% ../nbs/07_results.ipynb #c008
 MODEL_LABELS = {'ref_sqb': 'Ref SqB', 'goe_oracle': 'GoE Oracle', 'goe_latent': 'GoE Latent',
                 'goe_oracle_random': 'GoE Oracle w/ Random Routing', 'goe_latent_random': 'GoE Latent w/ Random Routing'}
-TASK_TITLES = {'rotated_mnist': 'Rotated MNIST', 'celeba': 'CelebA'}
+def task_title(name:str) -> str:
+    "The display title of task `name` (its `Task.title`), or the name itself for a task this install does not know."
+    try: return get_task(name).title
+    except GoeError: return name
 
 def model_label(model:str) -> str:
     "The name of `model` in figures and tables."
@@ -166,7 +168,7 @@ def goe_results(
     imgs = Path(imgs_dir)
     if imgs.exists() and not imgs.is_dir(): raise GoeError(f"--imgs_dir {imgs} is a file: pick another --imgs_dir")
     t = results_table(df)
-    title = title or TASK_TITLES.get(task, task)
+    title = title or task_title(task)
     png = save_figure(plot_accuracy_vs_flops(df, title=title), Path(figure) if figure else imgs/f'{task}_plot_shaded.png')
     csv, md = write_results(t, exp_dir)
     print(f"{title}, experiment {experiment_name}: test accuracy (mean ± std over runs) vs per-sample inference FLOPs\n")

@@ -224,7 +224,7 @@ def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:
 # %% ../nbs/02_router.ipynb #c031
 class LatentRouter(Router):
     "Route by the VQ-VAE latent to the nearest leaf centroid of a cluster tree fitted by `fit`; `path` = that leaf's path."
-    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='within_class', latent:str='quantised'):
+    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='teacher', latent:str='pre_quant'):
         super().__init__(depth)
         if refine not in (None, 'within_class', 'teacher'): raise GoeError(f"unknown refine {refine!r}: use None, 'within_class' or 'teacher'")
         if latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {latent!r}: use 'quantised' or 'pre_quant'")

@@ -6,7 +6,6 @@ Docs: https://goe-developers.github.io/goe/vqvae.html.md"""
 
 # %% ../nbs/01_vqvae.ipynb #c003
 from __future__ import annotations
-import math
 import torch, torch.nn.functional as F
 from torch import nn
 from .core import GoeError, count_flops, count_params
