@@ -13,7 +13,7 @@ import torch
 from torch import nn
 warnings.filterwarnings('ignore', category=FutureWarning)
 from goe.core import count_flops
-from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths
+from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths, FastMaxPool2d
 from goe.router import OracleRouter, FixedRouter, LatentRouter
 from goe.vqvae import VQVAE
 from goe.experiment import LATENT_VQ, LATENT_ROUTER, build_model, make_dls, train_model
@@ -22,17 +22,21 @@ from goe.mnist import rotated_mnist, rotated_mnist_datasets
 root = Path(__file__).resolve().parent.parent
 
 def timer(device):
-    "A function that times `f()` on `device`, median of `reps` after `warmup` calls."
-    def run(f, reps=20, warmup=3):
-        for _ in range(warmup): f()
-        ts = []
+    """A function that times each of `fs` (a dict of callables) on `device`: `reps` rounds, each calling every function once in turn
+    (so slow drifts of a shared machine hit all of them alike) right after one untimed call of its own (so each is timed with warm
+    caches), after `warmup` calls each; returns the median seconds per function."""
+    def once(f):
+        if device.type == 'cuda':
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record(); f(); e.record(); torch.cuda.synchronize(); return s.elapsed_time(e) / 1e3
+        t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+    def run(fs, reps=20, warmup=3):
+        for f in fs.values():
+            for _ in range(warmup): f()
+        ts = {k: [] for k in fs}
         for _ in range(reps):
-            if device.type == 'cuda':
-                s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                s.record(); f(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e) / 1e3)
-            else:
-                t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-        return statistics.median(ts)
+            for k, f in fs.items(): f(); ts[k].append(once(f))          # an untimed call first: each variant is timed warm
+        return {k: statistics.median(v) for k, v in ts.items()}
     return run
 
 def all_experts(graph:GraphOfExperts, x, path):
@@ -46,7 +50,7 @@ def all_experts(graph:GraphOfExperts, x, path):
 
 def deep_stages(p:int, n_blocks:int=4, n_classes:int=10):
     "A fixed CNN for the scaling test: stem, `n_blocks` conv blocks of equal cost at 14x14, head."
-    stem = lambda: nn.Sequential(nn.Conv2d(1, p, 3, padding=1), nn.MaxPool2d(2), nn.ReLU())
+    stem = lambda: nn.Sequential(nn.Conv2d(1, p, 3, padding=1), FastMaxPool2d(2), nn.ReLU())
     block = lambda: nn.Sequential(nn.Conv2d(p, p, 3, padding=1), nn.ReLU())
     head = lambda: nn.Sequential(nn.Flatten(), nn.Linear(196 * p, n_classes))
     return [stem] + [block] * n_blocks + [head]
@@ -60,7 +64,7 @@ def tree_stages(p:int, depth:int, n_blocks:int=4):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
+    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--train_reps', type=int, default=3, help='training epochs per model (median)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     args = ap.parse_args()
@@ -83,8 +87,8 @@ def main():
             for B in batches:
                 x, g = xs_all[:B], gs_all[:B]
                 path = goe.router(x, g)
-                t = dict(goe_oracle=T(lambda: goe(x, g), args.reps), goe_latent=T(lambda: goe_lat(x, g), args.reps),
-                         ref_sqb=T(lambda: ref(x, g), args.reps), all_experts=T(lambda: all_experts(goe.graph, x, path), args.reps))
+                t = T(dict(goe_oracle=lambda: goe(x, g), goe_latent=lambda: goe_lat(x, g), ref_sqb=lambda: ref(x, g),
+                           all_experts=lambda: all_experts(goe.graph, x, path)), args.reps)
                 row = dict(width=p, batch=B, **{f'{k}_ms': v * 1e3 for k, v in t.items()},
                            goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
                            latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
@@ -98,24 +102,28 @@ def main():
             dense = ref_sqb(tree_stages(p, depth)).to(dev).eval()
             path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
             p0 = torch.zeros(B, depth, dtype=torch.long, device=dev)
-            t_goe, t_all, t_ref = T(lambda: g(x, path), args.reps), T(lambda: all_experts(g, x, path), args.reps), T(lambda: dense(x, p0), args.reps)
+            t = T(dict(goe=lambda: g(x, path), all=lambda: all_experts(g, x, path), ref=lambda: dense(x, p0)), args.reps)
+            t_goe, t_all, t_ref = t['goe'], t['all'], t['ref']
             f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
             row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
                        all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path)
             res['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
     # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
+    # (the two models alternate, `--train_reps` epochs each, and the medians are compared: slow drifts of a shared machine hit both)
     for p in ([4] if args.quick else [4, 8]):
-        row = dict(width=p)
-        for m in ('goe_oracle', 'ref_sqb'):
-            torch.manual_seed(0)
-            model = build_model(rotated_mnist, m, p)
-            dls = make_dls(data[0], data[1], 64, device=dev)
-            t0 = time.perf_counter(); train_model(model, dls, 1); row[f'{m}_epoch_s'] = time.perf_counter() - t0
+        row, ts = dict(width=p), dict(goe_oracle=[], ref_sqb=[])
+        for _ in range(args.train_reps):
+            for m in ts:
+                torch.manual_seed(0)
+                model = build_model(rotated_mnist, m, p)
+                dls = make_dls(data[0], data[1], 64, device=dev)
+                t0 = time.perf_counter(); train_model(model, dls, 1); ts[m].append(time.perf_counter() - t0)
+        row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
         row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
         res['training'].append(row); print(row, flush=True)
     stem = Path(args.out) if args.out else root/'bench'/f"results_{'cuda' if dev.type == 'cuda' else 'cpu'}"
     stem.with_suffix('.json').write_text(json.dumps(res, indent=1))
-    md = [f"Device: {res['device']}, torch {res['torch']}. Median of {args.reps} runs after warm-up, one process.", '',
+    md = [f"Device: {res['device']}, torch {res['torch']}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own.", '',
           '| p | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "

@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from .core import *
 from .experiment import *
+from .graph import FastMaxPool2d
 
 # %% auto #0
 __all__ = ['CELEBA_ATTRS', 'CELEBA_TARGET', 'CELEBA_GROUPS', 'celeba', 'goe_train_celeba_cli', 'find_celeba', 'read_attributes',
@@ -173,7 +174,7 @@ def celeba_cnn(p:int, n_classes:int=2, size:int=32) -> list:
     "Stage factories of the CelebA CNN at width `p` (`size` x `size` RGB inputs, `size` divisible by 8)."
     if p < 1: raise GoeError(f"width p must be >= 1, got {p}")
     if size < 8 or size % 8: raise GoeError(f"--size must be a multiple of 8 (>= 8), got {size}")
-    block = lambda i, o: (lambda: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()))
+    block = lambda i, o: (lambda: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), FastMaxPool2d(2), nn.ReLU()))
     return [block(3, p), block(p, 2 * p), block(2 * p, 4 * p),
             lambda: nn.Sequential(nn.Flatten(), nn.Linear(4 * p * (size // 8) ** 2, 8 * p), nn.ReLU(), nn.Linear(8 * p, n_classes))]
 

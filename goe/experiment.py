@@ -24,14 +24,15 @@ from fastai.callback.tracker import TerminateOnNaNCallback
 from .router import Router, OracleRouter, FixedRouter, RandomRouter, LatentRouter
 from .vqvae import VQVAE, train_vqvae
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths
+from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths, FastMaxPool2d
 
 # %% auto #0
 __all__ = ['TASK_MODULES', 'LATENT_VQ', 'LATENT_ROUTER', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'DEFAULT_MODELS', 'WARM',
            'Task', 'get_task', 'build_model', 'model_config', 'load_model', 'expand_models', 'parse_models',
-           'record_path', 'run_complete', 'make_dls', 'TrainingDiverged', 'train_model', 'evaluate', 'warm_start',
-           'train_routed', 'dataset_tensors', 'router_quality', 'fit_latent_router', 'leaf_samples_figure', 'run_one',
-           'check_args', 'run_experiment', 'records_frame', 'summarize', 'format_summary', 'train_command']
+           'record_path', 'run_complete', 'ForeachAdam', 'make_dls', 'TrainingDiverged', 'train_model', 'evaluate',
+           'warm_start', 'train_routed', 'dataset_tensors', 'router_quality', 'fit_latent_router',
+           'leaf_samples_figure', 'run_one', 'check_args', 'run_experiment', 'records_frame', 'summarize',
+           'format_summary', 'train_command']
 
 # %% ../nbs/03a_experiment.ipynb #c006
 TASK_MODULES = {'rotated_mnist': 'goe.mnist', 'celeba': 'goe.celeba'}   # where the built-in tasks are defined
@@ -130,6 +131,55 @@ def run_complete(run_dir, models, widths) -> bool:
                for m in expand_models(models) for p in widths)
 
 # %% ../nbs/03a_experiment.ipynb #c014
+from fastai.optimizer import Optimizer, debias
+
+class ForeachAdam(Optimizer):
+    "fastai's `Adam` (`decouple_wd=True`) with one call per operation for all parameters: bit-identical results, far less Python."
+    def __init__(self, params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
+        super().__init__(params, [], lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
+        self.flat = {}                      # frozenset of param ids -> (params, grads, grad_avg, sqr_avg): one contiguous buffer each
+
+    def _flatten(self, items):
+        "Move a group's parameters, gradients and Adam state into contiguous buffers (each tensor becomes a view), so each op is one call."
+        ps = [p for p, _ in items]
+        def pack(ts):
+            buf = torch.cat([t.detach().reshape(-1) for t in ts])
+            return buf, [v.view_as(t) for v, t in zip(buf.split([t.numel() for t in ts]), ts)]
+        P, pv = pack([p.data for p in ps]); G, gv = pack([p.grad for p in ps])
+        A, av = pack([s['grad_avg'] for _, s in items]); S, sv = pack([s['sqr_avg'] for _, s in items])
+        for p, (_, s), a, b, c, d in zip(ps, items, pv, gv, av, sv): p.data, p.grad, s['grad_avg'], s['sqr_avg'] = a, b, c, d
+        return [P], [G], [A], [S]
+
+    def zero_grad(self):
+        flat = {i for k in self.flat for i in k}
+        for _, G, _, _ in self.flat.values(): G[0].zero_()
+        for p, *_ in self.all_params(with_grad=True):
+            if id(p) not in flat: p.grad.detach_(); p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        if closure is not None: raise NotImplementedError("ForeachAdam does not support closure")
+        groups = {}
+        for p, pg, state, h in self.all_params(with_grad=True):
+            if 'grad_avg' not in state: state.update(grad_avg=torch.zeros_like(p.grad), sqr_avg=torch.zeros_like(p.grad), step=0)
+            state['step'] += 1
+            key = (h['lr'], h['mom'], h['sqr_mom'], h['eps'], h['wd'], state['step'], state.get('do_wd', True))
+            groups.setdefault(key, []).append((p, state))
+        flat_ids = {i for k in self.flat for i in k}
+        for (lr, mom, sqr_mom, eps, wd, step, do_wd), items in groups.items():
+            ids = frozenset(id(p) for p, _ in items)
+            if ids not in self.flat and not ids & flat_ids and len(items) > 1: self.flat[ids] = self._flatten(items); flat_ids |= ids
+            if ids in self.flat: ps, gs, ga, sa = self.flat[ids]
+            else: ps, gs, ga, sa = ([p.data for p, _ in items], [p.grad.data for p, _ in items],
+                                    [s['grad_avg'] for _, s in items], [s['sqr_avg'] for _, s in items])
+            if do_wd and wd != 0: torch._foreach_mul_(ps, 1 - lr * wd)                       # weight_decay
+            torch._foreach_mul_(ga, mom); torch._foreach_add_(ga, gs, alpha=1 - mom)           # average_grad(dampening=True)
+            torch._foreach_mul_(sa, sqr_mom); torch._foreach_addcmul_(sa, gs, gs, value=1 - sqr_mom)   # average_sqr_grad
+            den = torch._foreach_div(sa, debias(sqr_mom, 1 - sqr_mom, step))                # adam_step
+            torch._foreach_sqrt_(den); torch._foreach_add_(den, eps)
+            torch._foreach_addcdiv_(ps, ga, den, value=-lr / debias(mom, 1 - mom, step))
+
+# %% ../nbs/03a_experiment.ipynb #c016
 def make_dls(train_ds, test_ds, bs:int=64, num_workers:int=0, device=None) -> DataLoaders:
     "fastai `DataLoaders`: shuffled training batches of `bs`, the test set for validation."
     return DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=num_workers),
@@ -139,8 +189,8 @@ class TrainingDiverged(GoeError):
     "The loss became NaN or infinite: the run stops and is marked failed."
 
 def train_model(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, progress:bool=False) -> Learner:
-    "Train with Adam and the one-cycle schedule; raises `TrainingDiverged` if the loss becomes NaN."
-    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, opt_func=Adam, cbs=TerminateOnNaNCallback())
+    "Train with Adam (`ForeachAdam`) and the one-cycle schedule; raises `TrainingDiverged` if the loss becomes NaN."
+    learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy, opt_func=ForeachAdam, cbs=TerminateOnNaNCallback())
     with (contextlib.nullcontext() if progress else learn.no_bar()), (contextlib.nullcontext() if progress else learn.no_logging()):
         learn.fit_one_cycle(epochs, lr)
     if not learn.recorder.losses or not np.isfinite(learn.recorder.losses[-1].item()):
@@ -158,7 +208,7 @@ def evaluate(model:nn.Module, dl, n_groups:int) -> dict:
     return dict(accuracy=(correct.sum() / seen.sum()).item(), accuracy_per_group=(correct / seen.clamp(min=1)).tolist(),
                 n_per_group=seen.long().tolist())
 
-# %% ../nbs/03a_experiment.ipynb #c016
+# %% ../nbs/03a_experiment.ipynb #c020
 WARM = 0.5     # the default, chosen by 05_celeba's remedy study: it narrows CelebA's GoE - Ref gap and helps Rotated MNIST at p = 4
 
 def warm_start(graph:GraphOfExperts, dense:GraphOfExperts) -> GraphOfExperts:
@@ -179,7 +229,7 @@ def train_routed(task:Task, model:Routed, p:int, dls:DataLoaders, epochs:int, lr
         warm_start(model.graph, dense.graph)
     return train_model(model, dls, epochs - n_warm, lr, progress)
 
-# %% ../nbs/03a_experiment.ipynb #c019
+# %% ../nbs/03a_experiment.ipynb #c023
 def dataset_tensors(ds, bs:int=4096):
     "All images, groups and labels of a dataset of `(x, group, y)` items, as tensors."
     xs, gs, ys = zip(*[ds[i] for i in range(len(ds))])
@@ -221,7 +271,7 @@ def fit_latent_router(task:Task, data, run_dir, seed:int, vq_epochs:int=5, devic
                                        latent=rc['latent'], fit=fit))
     return router.to(get_device(device)), dict(router_fit=fit)
 
-# %% ../nbs/03a_experiment.ipynb #c021
+# %% ../nbs/03a_experiment.ipynb #c025
 def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, seed:int=0):
     "A matplotlib figure: `n` random images of each leaf the router sends `x` to, one row per leaf."
     import matplotlib.pyplot as plt
@@ -243,7 +293,7 @@ def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, see
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03a_experiment.ipynb #c023
+# %% ../nbs/03a_experiment.ipynb #c027
 def _evaluate_record(task, model, name, router_name, dl, x1, g1, rec_base):
     t0 = time.perf_counter(); ev = evaluate(model, dl, len(task.group_names)); t_eval = time.perf_counter() - t0
     return new_record(**rec_base, model=name, router=router_name, **ev, flops=model.inference_flops(x1, g1),
@@ -345,7 +395,7 @@ def format_summary(s:pd.DataFrame) -> str:
         lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
     return '\n'.join(lines)
 
-# %% ../nbs/03a_experiment.ipynb #c036
+# %% ../nbs/03a_experiment.ipynb #c040
 def train_command(task:Task, notebook:str, experiment_name:str, num_workers:int, num_epochs:int, num_runs:int, widths:str,
                   models:str, seed:int, bs:int, lr:float, data_root, out_dir, device, vq_epochs:int, jobs:int, direct:bool,
                   warm:float=WARM, check_data:Callable|None=None, nb_params:dict|None=None) -> pd.DataFrame:

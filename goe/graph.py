@@ -7,13 +7,13 @@ Docs: https://goe-developers.github.io/goe/graph.html.md"""
 # %% ../nbs/03_graph.ipynb #c003
 from __future__ import annotations
 import itertools, math
-import torch
+import numpy as np, torch
 from torch import nn
 from .core import GoeError, count_flops, count_params
 from .router import Router, FixedRouter
 
 # %% auto #0
-__all__ = ['tree_paths', 'GraphOfExperts', 'tree_of_experts', 'ref_sqb', 'mnist_cnn', 'Routed']
+__all__ = ['tree_paths', 'GraphOfExperts', 'tree_of_experts', 'ref_sqb', 'FastMaxPool2d', 'mnist_cnn', 'Routed']
 
 # %% ../nbs/03_graph.ipynb #c005
 def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
@@ -22,6 +22,17 @@ def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
     return torch.stack([leaves // branching ** (depth - 1 - l) for l in range(depth)], 1)
 
 # %% ../nbs/03_graph.ipynb #c007
+def _runs(p:np.ndarray):
+    "For paths `p` (`[B, n_layers]`, sorted lexicographically): per layer, the expert and end offset of each run of equal path prefix; None if some expert would get two runs (a graph that is not a tree)."
+    change, runs = np.zeros(len(p) - 1, bool), []
+    for l in range(p.shape[1]):
+        change |= p[1:, l] != p[:-1, l]
+        starts = np.flatnonzero(change) + 1
+        ids = p[np.r_[0, starts], l].tolist()
+        if len(set(ids)) < len(ids): return None
+        runs.append((ids, np.r_[starts, len(p)].tolist()))
+    return runs
+
 class GraphOfExperts(nn.Module):
     "Layers of experts; `forward(x, path)` runs each sample down its own path with grouped dispatch."
     def __init__(self, layers, paths=None):
@@ -32,8 +43,8 @@ class GraphOfExperts(nn.Module):
         paths = torch.as_tensor(paths, dtype=torch.long)
         if paths.ndim != 2 or paths.shape[1] != len(sizes): raise GoeError(f"paths must be [n_paths, {len(sizes)}], got {tuple(paths.shape)}")
         self.register_buffer('paths', paths)
-        # mixed-radix weights: sorting by `path @ radix` sorts paths lexicographically
-        self.register_buffer('radix', torch.tensor([math.prod(sizes[l+1:]) for l in range(len(sizes))], dtype=torch.long), persistent=False)
+        # mixed-radix weights (on the host, where the schedule is made): sorting by `path @ radix` sorts paths lexicographically
+        self.radix = torch.tensor([math.prod(sizes[l+1:]) for l in range(len(sizes))], dtype=torch.long)
 
     @property
     def n_experts(self) -> tuple: return tuple(len(l) for l in self.layers)
@@ -41,10 +52,11 @@ class GraphOfExperts(nn.Module):
     def n_layers(self) -> int: return len(self.layers)
 
     def check_paths(self, path):
-        "Raise a `GoeError` unless `path` (on the host) is `[batch, n_layers]` of existing experts."
+        "Raise a `GoeError` unless `path` (on the host: a tensor or an array) is `[batch, n_layers]` of existing experts."
+        path = np.asarray(path)
         if path.ndim != 2 or path.shape[1] != self.n_layers:
             raise GoeError(f"a path is [batch, {self.n_layers}] for this graph, got {tuple(path.shape)}: the router was built for another graph")
-        if path.numel() and (path.min() < 0 or (path.max(0).values >= torch.tensor(self.n_experts)).any()):
+        if path.size and (path.min() < 0 or (path.max(0) >= self.n_experts).any()):
             raise GoeError(f"path names an expert the graph does not have (experts per layer: {self.n_experts}): the router was built for another graph")
 
     def path_modules(self, path) -> nn.Sequential:
@@ -54,25 +66,43 @@ class GraphOfExperts(nn.Module):
     def forward(self, x, path):
         # The routing decisions go to the host once per batch: each expert's slice must be known there to launch it.
         # Everything about the schedule (checks, sorting, group sizes) is then computed on that host copy, with no further syncs.
-        p = path.detach().cpu()
-        self.check_paths(p)
-        if x.shape[0] == 0 or bool((p == p[:1]).all()):           # one path for all: no gather/scatter
-            for layer, j in zip(self.layers, p[0].tolist() if len(p) else [0] * self.n_layers): x = layer[j](x)
+        p = path.detach().cpu(); pn = p.numpy()                     # (host-side checks in numpy: cheaper than tiny torch ops)
+        self.check_paths(pn)
+        if x.shape[0] == 0 or (pn == pn[:1]).all():               # one path for all: no gather/scatter
+            for layer, j in zip(self.layers, pn[0].tolist() if len(pn) else [0] * self.n_layers): x = layer[j](x)
             return x
-        order = torch.argsort((p * self.radix.cpu()).sum(1))         # sort once, lexicographically by path
+        order = torch.argsort((p * self.radix).sum(1))               # sort once, lexicographically by path
         p, x = p[order], x[order.to(x.device)]
+        runs = _runs(p.numpy())
+        if runs is not None: x = self._forward_runs(x, runs)
+        else: x, order = self._forward_regroup(x, p, order)
+        order = order.to(x.device)
+        return torch.empty_like(x).index_copy(0, order, x) if not x.requires_grad else x[torch.argsort(order)]
+
+    def _forward_runs(self, x, runs):
+        "Tree schedule: each expert's samples are one contiguous run inside its parent's run, so every output is split among its children as views (no copies between layers)."
+        outs, ends = [x], [len(x)]
+        for layer, (ids, run_ends) in zip(self.layers, runs):
+            sizes, k, start = [[] for _ in outs], 0, 0
+            for e in run_ends:                                     # which parent run each run lies in
+                while e > ends[k]: k += 1
+                sizes[k].append(e - start); start = e
+            chunks = [c for o, s in zip(outs, sizes) for c in (o.split(s) if len(s) > 1 else (o,))]
+            outs, ends = [layer[j](c) for j, c in zip(ids, chunks)], run_ends
+        return outs[0] if len(outs) == 1 else torch.cat(outs)
+
+    def _forward_regroup(self, x, p, order):
+        "General layered graphs (an expert reached from several parents): regroup the batch by each layer's expert, one call per expert."
         for l, layer in enumerate(self.layers):
             ids = p[:, l]
-            if bool((ids[1:] < ids[:-1]).any()):                       # not a tree: regroup by this layer's expert
+            if bool((ids[1:] < ids[:-1]).any()):                       # regroup by this layer's expert
                 perm = torch.argsort(ids, stable=True)
                 p, order, ids = p[perm], order[perm], ids[perm]
                 x = x[perm.to(x.device)]
             experts, counts = torch.unique_consecutive(ids, return_counts=True)
-            chunks = x.split(counts.tolist())
-            outs = [layer[e](c) for e, c in zip(experts.tolist(), chunks)]
+            outs = [layer[e](c) for e, c in zip(experts.tolist(), x.split(counts.tolist()))]
             x = outs[0] if len(outs) == 1 else torch.cat(outs)
-        order = order.to(x.device)
-        return torch.empty_like(x).index_copy(0, order, x) if not x.requires_grad else x[torch.argsort(order)]
+        return x, order
 
 # %% ../nbs/03_graph.ipynb #c009
 def tree_of_experts(stages, branching:int=2) -> GraphOfExperts:
@@ -85,15 +115,29 @@ def ref_sqb(stages) -> GraphOfExperts:
     "The dense baseline (Ref SqB): one path's modules stacked; every parameter is used for every input."
     return tree_of_experts(stages, branching=1)
 
-# %% ../nbs/03_graph.ipynb #c011
+# %% ../nbs/03_graph.ipynb #c012
+from torch.nn.modules.utils import _pair
+
+class FastMaxPool2d(nn.MaxPool2d):
+    "`nn.MaxPool2d`; at inference on CPU a 2x2/stride-2 pool is the maximum of four strided views (same values, no arg-max bookkeeping)."
+    min_numel = 1 << 15          # below this many input values, one kernel call beats the four views' extra calls
+    def forward(self, x):
+        simple = (_pair(self.kernel_size) == (2, 2) and _pair(self.stride or self.kernel_size) == (2, 2) and _pair(self.padding) == (0, 0)
+                  and _pair(self.dilation) == (1, 1) and not self.ceil_mode and not self.return_indices)
+        if (not simple or x.device.type != 'cpu' or x.ndim != 4 or x.numel() < self.min_numel
+                or (torch.is_grad_enabled() and x.requires_grad)): return super().forward(x)
+        x = x[..., :x.shape[-2] // 2 * 2, :x.shape[-1] // 2 * 2]
+        return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]), torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
+
+# %% ../nbs/03_graph.ipynb #c014
 def mnist_cnn(p:int, n_classes:int=10, in_ch:int=1) -> list:
     "Stage factories of the Rotated MNIST CNN at width `p` (28x28 inputs)."
     if p < 1: raise GoeError(f"width p must be >= 1, got {p}")
-    return [lambda: nn.Sequential(nn.Conv2d(in_ch, p, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()),
-            lambda: nn.Sequential(nn.Conv2d(p, 2*p, 3, padding=1), nn.MaxPool2d(2), nn.ReLU()),
+    return [lambda: nn.Sequential(nn.Conv2d(in_ch, p, 3, padding=1), FastMaxPool2d(2), nn.ReLU()),
+            lambda: nn.Sequential(nn.Conv2d(p, 2*p, 3, padding=1), FastMaxPool2d(2), nn.ReLU()),
             lambda: nn.Sequential(nn.Flatten(), nn.Linear(98*p, 4*p), nn.ReLU(), nn.Linear(4*p, n_classes))]
 
-# %% ../nbs/03_graph.ipynb #c025
+# %% ../nbs/03_graph.ipynb #c030
 class Routed(nn.Module):
     "The model: `router(x, meta)` picks a path per sample, `graph(x, path)` runs it."
     def __init__(self, router:Router, graph:GraphOfExperts):

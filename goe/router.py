@@ -106,12 +106,12 @@ def hierarchical_clusters(f:np.ndarray, depth:int, branching:int=2, balanced:boo
     return leaf
 
 # %% ../nbs/02_router.ipynb #c020
-def align_within_class(f:np.ndarray, y:np.ndarray, n_leaves:int, n_iter:int=4, seed:int=0) -> np.ndarray:
-    "Cluster each class of `f` into `n_leaves` clusters, then align the clusters across classes; returns a cluster id per row."
+def align_within_class(f:np.ndarray, y:np.ndarray, n_leaves:int, n_iter:int=4, seed:int=0, n_init:int=20) -> np.ndarray:
+    "Cluster each class of `f` into `n_leaves` clusters (k-means, best of `n_init` starts), then align the clusters across classes; returns a cluster id per row."
     classes = [c for c in np.unique(y) if (y == c).sum() >= n_leaves]
     local = np.zeros(len(f), int)
     for c in classes:
-        m = y == c; local[m] = KMeans(n_leaves, n_init=3, random_state=seed).fit(f[m]).labels_
+        m = y == c; local[m] = KMeans(n_leaves, n_init=n_init, random_state=seed).fit(f[m]).labels_
     a = np.full(len(f), -1)
     done = y == classes[0]; a[done] = local[done]
     def match(c, train):
