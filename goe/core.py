@@ -157,14 +157,14 @@ def read_record(path) -> dict|None:
     if not isinstance(rec, dict) or rec.get('status') != 'complete' or rec.get('record_version') != RECORD_VERSION: return None
     return rec
 
-# %% ../nbs/00_core.ipynb #c026
+# %% ../nbs/00_core.ipynb #c029
 def clean_stale(folder) -> list:
     "Remove the temporary files that writers killed mid-write left in `folder`; returns their names."
     found = sorted(Path(folder).glob('.*.tmp')) if Path(folder).is_dir() else []
     for p in found: p.unlink(missing_ok=True)
     return [p.name for p in found]
 
-# %% ../nbs/00_core.ipynb #c030
+# %% ../nbs/00_core.ipynb #c033
 CKPT_FORMAT, CKPT_VERSION = 'goe-checkpoint', 1
 
 def save_checkpoint(path, model:nn.Module, config:dict, **extra) -> Path:
@@ -190,7 +190,7 @@ def load_checkpoint(path, expect:dict|None=None) -> dict:
     if diffs: raise GoeError(f"checkpoint {path} does not match: " + '; '.join(diffs))
     return ck
 
-# %% ../nbs/00_core.ipynb #c035
+# %% ../nbs/00_core.ipynb #c038
 import concurrent.futures
 
 def experiment_notebook(nb_path, module):
