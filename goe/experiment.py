@@ -24,7 +24,7 @@ from fastai.callback.tracker import TerminateOnNaNCallback
 from .router import Router, OracleRouter, FixedRouter, RandomRouter, LatentRouter
 from .vqvae import VQVAE, train_vqvae
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths, FastMaxPool2d
+from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths
 
 # %% auto #0
 __all__ = ['TASK_MODULES', 'LATENT_VQ', 'LATENT_ROUTER', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'DEFAULT_MODELS', 'WARM',
@@ -150,6 +150,9 @@ class ForeachAdam(Optimizer):
         for p, (_, s), a, b, c, d in zip(ps, items, pv, gv, av, sv): p.data, p.grad, s['grad_avg'], s['sqr_avg'] = a, b, c, d
         return [P], [G], [A], [S]
 
+    def clear_state(self): super().clear_state(); self.flat = {}          # the buffers are rebuilt from the new state at the next step
+    def load_state_dict(self, sd): super().load_state_dict(sd); self.flat = {}
+
     def zero_grad(self):
         flat = {i for k in self.flat for i in k}
         for _, G, _, _ in self.flat.values(): G[0].zero_()
@@ -230,7 +233,7 @@ def train_routed(task:Task, model:Routed, p:int, dls:DataLoaders, epochs:int, lr
     return train_model(model, dls, epochs - n_warm, lr, progress)
 
 # %% ../nbs/03a_experiment.ipynb #c023
-def dataset_tensors(ds, bs:int=4096):
+def dataset_tensors(ds):
     "All images, groups and labels of a dataset of `(x, group, y)` items, as tensors."
     xs, gs, ys = zip(*[ds[i] for i in range(len(ds))])
     return torch.stack(xs), torch.as_tensor(gs), torch.stack([torch.as_tensor(y) for y in ys])

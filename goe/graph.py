@@ -121,10 +121,13 @@ from torch.nn.modules.utils import _pair
 class FastMaxPool2d(nn.MaxPool2d):
     "`nn.MaxPool2d`; at inference on CPU a 2x2/stride-2 pool is the maximum of four strided views (same values, no arg-max bookkeeping)."
     min_numel = 1 << 15          # below this many input values, one kernel call beats the four views' extra calls
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.two_by_two = (_pair(self.kernel_size) == (2, 2) and _pair(self.stride or self.kernel_size) == (2, 2) and _pair(self.padding) == (0, 0)
+                           and _pair(self.dilation) == (1, 1) and not self.ceil_mode and not self.return_indices)
+
     def forward(self, x):
-        simple = (_pair(self.kernel_size) == (2, 2) and _pair(self.stride or self.kernel_size) == (2, 2) and _pair(self.padding) == (0, 0)
-                  and _pair(self.dilation) == (1, 1) and not self.ceil_mode and not self.return_indices)
-        if (not simple or x.device.type != 'cpu' or x.ndim != 4 or x.numel() < self.min_numel
+        if (not self.two_by_two or x.device.type != 'cpu' or x.ndim != 4 or x.numel() < self.min_numel
                 or (torch.is_grad_enabled() and x.requires_grad)): return super().forward(x)
         x = x[..., :x.shape[-2] // 2 * 2, :x.shape[-1] // 2 * 2]
         return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]), torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))

@@ -125,7 +125,7 @@ def goe_train_mnist(
     num_epochs:int=15,           # training epochs (same for every model)
     num_runs:int=1,              # repeated runs; run i uses seed + i
     widths:str='2,4,8,16',       # width factors p, comma-separated
-    models:str='ref_sqb,goe_oracle,goe_oracle_random,goe_latent,goe_latent_random',  # models to run
+    models:str=DEFAULT_MODELS,   # models to run
     seed:int=0,                  # base seed
     bs:int=64,                   # batch size (same for every model)
     lr:float=3e-3,               # peak learning rate of the one-cycle schedule
