@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 warnings.filterwarnings('ignore', category=FutureWarning)
-from goe.core import count_flops
+from goe.core import count_flops, reuse_freed_memory
 from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths, FastMaxPool2d
 from goe.router import OracleRouter, FixedRouter, LatentRouter
 from goe.vqvae import VQVAE
@@ -67,12 +67,14 @@ def main():
     ap.add_argument('--reps', type=int, default=20); ap.add_argument('--train_reps', type=int, default=3, help='training epochs per model (median)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
+    ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
     args = ap.parse_args()
+    reused = False if args.system_malloc else reuse_freed_memory()      # the same for every variant: only the time of allocation changes
     torch.set_num_threads(args.threads); torch.manual_seed(0)
     dev = torch.device(args.device); T = timer(dev)
     widths, batches = ([4] if args.quick else [4, 8, 16]), ([1, 64] if args.quick else [1, 64, 1024])
     res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads',
-               torch=torch.__version__, inference=[], training=[], scaling=[])
+               torch=torch.__version__, reuse_freed_memory=reused, inference=[], training=[], scaling=[])
     data = rotated_mnist_datasets()
     xs_all = torch.stack([data[1][i][0] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
     gs_all = torch.tensor([data[1][i][1] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
@@ -123,7 +125,7 @@ def main():
         res['training'].append(row); print(row, flush=True)
     stem = Path(args.out) if args.out else root/'bench'/f"results_{'cuda' if dev.type == 'cuda' else 'cpu'}"
     stem.with_suffix('.json').write_text(json.dumps(res, indent=1))
-    md = [f"Device: {res['device']}, torch {res['torch']}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own.", '',
+    md = [f"Device: {res['device']}, torch {res['torch']}{', freed memory reused (`reuse_freed_memory`)' if reused else ''}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own.", '',
           '| p | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "

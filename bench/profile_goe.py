@@ -1,20 +1,55 @@
 #!/usr/bin/env python
 """Where inference time goes in the Rotated-MNIST CNN (CPU): the bench's explanation, measured.
     python bench/profile_goe.py      # writes bench/profile_cpu.md
+0. Ref SqB's forward at batch 1,024 with glibc's default malloc against `reuse_freed_memory` (each in a fresh process,
+   alternating), with the page faults per call. Everything below runs with freed memory reused, as the benchmark does.
 1. torch.profiler over Ref SqB at p = 16, batch 1,024, with PyTorch's max-pool and with `FastMaxPool2d`: share of CPU time per
    operator (FLOPs count only convs and linears).
 2. The second layer (conv 16 -> 32 on 14x14, pool, ReLU) on the whole batch vs on two halves, as grouped dispatch runs it.
 3. The whole Ref SqB forward with PyTorch's `nn.MaxPool2d` against `FastMaxPool2d` (the same values), side by side.
-4. Training: the second layer of the p = 4 and p = 8 networks, forward and backward on a batch of 64 (the training batch),
+4. The pooling kernels alone at batch 1,024: max-pool of the p = 8 stem's output (PyTorch, the four strided views of the first
+   `FastMaxPool2d`, `FastMaxPool2d` now) and the Latent router's 2x2 average pool of the input (PyTorch, `FastAvgPool2d`).
+5. Training: the second layer of the p = 4 and p = 8 networks, forward and backward on a batch of 64 (the training batch),
    as one call and split into 2 and 4 calls (what a layer of 2 or 4 experts costs): the fixed cost of a call.
 """
-import statistics, time, platform, warnings
+import statistics, time, platform, warnings, subprocess, sys, json
 from pathlib import Path
 import torch
 from torch.profiler import profile
 warnings.filterwarnings('ignore')
 from goe.graph import Routed, ref_sqb, mnist_cnn, FastMaxPool2d
 from goe.router import FixedRouter
+from goe.core import reuse_freed_memory
+from goe.vqvae import FastAvgPool2d
+
+_ALLOC = """
+import json, resource, statistics, sys, time, torch
+from goe.core import reuse_freed_memory
+from goe.graph import ref_sqb, mnist_cnn
+reuse, p, B, threads = sys.argv[1] == '1', int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+if reuse: assert reuse_freed_memory()
+torch.set_num_threads(threads); torch.manual_seed(0)
+m, x = ref_sqb(mnist_cnn(p)).eval(), torch.rand(B, 1, 28, 28)
+path = torch.zeros(B, 3, dtype=torch.long)
+with torch.inference_mode():
+    for _ in range(5): m(x, path)
+    ts, f0 = [], resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20): t0 = time.perf_counter(); m(x, path); ts.append(time.perf_counter() - t0)
+print(json.dumps(dict(ms=statistics.median(ts) * 1e3, faults=(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 20)))
+"""
+
+def allocation_rows(threads, B, widths=(4, 8, 16), rounds=2):
+    "Ref SqB forward ms and page faults per call, default malloc vs reused memory: fresh processes, alternating, median over rounds."
+    rows = []
+    for p in widths:
+        r = {m: [] for m in '01'}
+        for _ in range(rounds):
+            for m in '01':
+                out = subprocess.run([sys.executable, '-c', _ALLOC, m, str(p), str(B), str(threads)], capture_output=True, text=True, check=True)
+                r[m].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        med = {m: (statistics.median(d['ms'] for d in v), statistics.median(d['faults'] for d in v)) for m, v in r.items()}
+        rows.append(f"| {p} | {med['0'][0]:.1f} | {med['0'][1]:,.0f} | {med['1'][0]:.1f} | {med['1'][1]:,.0f} | {med['1'][0] / med['0'][0]:.2f}x |")
+    return rows
 
 def median_ms(f, reps=20, warmup=3):
     for _ in range(warmup): f()
@@ -26,7 +61,12 @@ def main(threads=2, p=16, B=1024):
     torch.set_num_threads(threads); torch.manual_seed(0)
     x, g = torch.rand(B, 1, 28, 28), torch.zeros(B, dtype=torch.long)
     ref = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).eval()
-    md = [f"CPU ({platform.machine()}), {threads} threads, torch {torch.__version__}; Ref SqB p = {p}, batch {B}.", '']
+    md = [f"CPU ({platform.machine()}), {threads} threads, torch {torch.__version__}.", '',
+          f"Ref SqB forward, batch {B}: glibc's default malloc against `reuse_freed_memory` (fresh processes, alternating, median):", '',
+          '| p | default ms | page faults per call | reused ms | page faults per call | reused / default |', '|---:|---:|---:|---:|---:|---:|']
+    md += allocation_rows(threads, B)
+    assert reuse_freed_memory()                                # from here on, as in the benchmark
+    md += ['', f"Below: freed memory reused; Ref SqB p = {p}, batch {B}.", '']
     slow = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).eval(); slow.load_state_dict(ref.state_dict())
     for seq in slow.graph.modules():                          # the same network with PyTorch's max-pool module
         if isinstance(seq, torch.nn.Sequential):
@@ -49,6 +89,15 @@ def main(threads=2, p=16, B=1024):
         md += ['', f'Layer 2 on the whole batch: {whole:.1f} ms; on two halves, one after the other: {halves:.1f} ms ({halves / whole:.2f}x).']
         t_slow, t_fast = median_ms(lambda: slow(x, g)), median_ms(lambda: ref(x, g))
         md += ['', f'Ref SqB forward with `nn.MaxPool2d`: {t_slow:.1f} ms; with `FastMaxPool2d`: {t_fast:.1f} ms ({t_fast / t_slow:.2f}x), identical outputs.']
+        h8, img = torch.randn(B, 8, 28, 28), torch.rand(B, 1, 28, 28)
+        four = lambda x: torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]), torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
+        fmax, favg = FastMaxPool2d(2), FastAvgPool2d(2)
+        assert torch.equal(four(h8), fmax(h8)) and torch.equal(favg(img), torch.nn.functional.avg_pool2d(img, 2))
+        tm = [median_ms(f, reps=50) for f in (lambda: torch.nn.functional.max_pool2d(h8, 2), lambda: four(h8), lambda: fmax(h8))]
+        ta = [median_ms(f, reps=50) for f in (lambda: torch.nn.functional.avg_pool2d(img, 2), lambda: favg(img))]
+        md += ['', f'Pooling alone, batch {B}, ms (identical outputs):', '', '| pool | PyTorch | four strided views | `Fast...Pool2d` |', '|---|---:|---:|---:|',
+               f'| max, 8 x 28 x 28 | {tm[0]:.2f} | {tm[1]:.2f} | {tm[2]:.2f} ({tm[2] / tm[1]:.2f}x the four views) |',
+               f'| average, 1 x 28 x 28 | {ta[0]:.2f} | | {ta[1]:.2f} ({ta[1] / ta[0]:.2f}x PyTorch) |']
     md += ['', 'Training, second layer (conv, pool, ReLU), forward + backward on a batch of 64, ms:', '',
            '| p | one call | 2 calls of 32 | 4 calls of 16 |', '|---:|---:|---:|---:|']
     for pw in (4, 8):

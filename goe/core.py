@@ -19,9 +19,9 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['RECORD_VERSION', 'CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'parse_ints',
-           'seed_everything', 'get_device', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
-           'save_atomic', 'write_atomic', 'save_figure', 'new_record', 'read_record', 'clean_stale', 'save_checkpoint',
-           'load_checkpoint', 'experiment_notebook', 'ensure_kernel', 'run_batch']
+           'seed_everything', 'get_device', 'reuse_freed_memory', 'count_flops', 'count_params', 'check_out_dir',
+           'write_json_atomic', 'save_atomic', 'write_atomic', 'save_figure', 'new_record', 'read_record',
+           'clean_stale', 'save_checkpoint', 'load_checkpoint', 'experiment_notebook', 'ensure_kernel', 'run_batch']
 
 # %% ../nbs/00_core.ipynb #c006
 class GoeError(Exception):
@@ -86,6 +86,17 @@ def get_device(device:str|None=None) -> torch.device:
     return d
 
 # %% ../nbs/00_core.ipynb #c017
+def reuse_freed_memory(threshold:int=1 << 30) -> bool:
+    "Linux/glibc: serve allocations below `threshold` bytes from the heap and keep freed memory for reuse (`mallopt`); returns whether it applied."
+    if not sys.platform.startswith('linux'): return False
+    import ctypes
+    try: mallopt = ctypes.CDLL('libc.so.6').mallopt
+    except (OSError, AttributeError): return False                    # not glibc: nothing to tune
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, min(2 * threshold, 2**31 - 1)))
+
+# %% ../nbs/00_core.ipynb #c022
 def count_flops(f, *args, **kwargs) -> int:
     "FLOPs that torch's flop counter sees while `f(*args, **kwargs)` runs (no grad)."
     args = [a.detach() if torch.is_tensor(a) else a for a in args]
@@ -96,7 +107,7 @@ def count_params(m:nn.Module) -> int:
     "Number of parameters of `m`."
     return sum(p.numel() for p in m.parameters())
 
-# %% ../nbs/00_core.ipynb #c020
+# %% ../nbs/00_core.ipynb #c025
 RECORD_VERSION = 1
 
 def _umask():
@@ -157,14 +168,14 @@ def read_record(path) -> dict|None:
     if not isinstance(rec, dict) or rec.get('status') != 'complete' or rec.get('record_version') != RECORD_VERSION: return None
     return rec
 
-# %% ../nbs/00_core.ipynb #c029
+# %% ../nbs/00_core.ipynb #c034
 def clean_stale(folder) -> list:
     "Remove the temporary files that writers killed mid-write left in `folder`; returns their names."
     found = sorted(Path(folder).glob('.*.tmp')) if Path(folder).is_dir() else []
     for p in found: p.unlink(missing_ok=True)
     return [p.name for p in found]
 
-# %% ../nbs/00_core.ipynb #c033
+# %% ../nbs/00_core.ipynb #c038
 CKPT_FORMAT, CKPT_VERSION = 'goe-checkpoint', 1
 
 def save_checkpoint(path, model:nn.Module, config:dict, **extra) -> Path:
@@ -190,7 +201,7 @@ def load_checkpoint(path, expect:dict|None=None) -> dict:
     if diffs: raise GoeError(f"checkpoint {path} does not match: " + '; '.join(diffs))
     return ck
 
-# %% ../nbs/00_core.ipynb #c038
+# %% ../nbs/00_core.ipynb #c043
 import concurrent.futures
 
 def experiment_notebook(nb_path, module):
