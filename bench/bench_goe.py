@@ -20,6 +20,11 @@ from goe.experiment import LATENT_VQ, LATENT_ROUTER, build_model, make_dls, trai
 from goe.mnist import rotated_mnist, rotated_mnist_datasets
 
 root = Path(__file__).resolve().parent.parent
+RATIO = ('_over_ref', '_over_goe', '_over_oracle')
+
+def ratio(r, k):
+    "A ratio cell: the median over runs, and its range when there were several runs."
+    return f"{r[k]:.2f}" + (f" ({r[k + '_min']:.2f}-{r[k + '_max']:.2f})" if r.get(k + '_min') is not None and r[k + '_min'] != r[k + '_max'] else '')
 
 def timer(device):
     """A function that times each of `fs` (a dict of callables) on `device`: `reps` rounds, each calling every function once in turn
@@ -64,7 +69,7 @@ def tree_stages(p:int, depth:int, n_blocks:int=4):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--train_reps', type=int, default=3, help='training epochs per model (median)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
+    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--runs', type=int, default=3, help='whole measurements (median, and the range of each ratio)'); ap.add_argument('--train_reps', type=int, default=3, help='training epochs per model (median)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
@@ -81,62 +86,73 @@ def main():
     vae = VQVAE(**LATENT_VQ)
     latent = LatentRouter(vae, 3, 2, LATENT_ROUTER['refine'], LATENT_ROUTER['latent']).to(dev).eval()   # the runner's router
     latent.leaf_centroids.normal_(); latent.proj.normal_(); latent.is_fitted.fill_(True)   # timing only: fitted values do not change the cost
-    with torch.inference_mode():
-        for p in widths:
-            goe = Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))).to(dev).eval()
-            goe_lat = Routed(latent, goe.graph).eval()
-            ref = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).to(dev).eval()
-            for B in batches:
-                x, g = xs_all[:B], gs_all[:B]
-                path = goe.router(x, g)
-                t = T(dict(goe_oracle=lambda: goe(x, g), goe_latent=lambda: goe_lat(x, g), ref_sqb=lambda: ref(x, g),
-                           all_experts=lambda: all_experts(goe.graph, x, path)), args.reps)
-                row = dict(width=p, batch=B, **{f'{k}_ms': v * 1e3 for k, v in t.items()},
-                           goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
-                           latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
-                res['inference'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
-        # scaling with depth at fixed width: one network (stem, 4 blocks, head) cut into a binary tree of `depth` layers, so a
-        # path costs the same at every depth while the experts double per level; routed cost should stay flat, all-experts grows
-        p, B = 8, (64 if args.quick else 1024)
-        x = xs_all[:B]
-        for depth in ([2, 3, 4] if args.quick else [2, 3, 4, 5, 6]):
-            g = tree_of_experts(tree_stages(p, depth)).to(dev).eval()
-            dense = ref_sqb(tree_stages(p, depth)).to(dev).eval()
-            path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
-            p0 = torch.zeros(B, depth, dtype=torch.long, device=dev)
-            t = T(dict(goe=lambda: g(x, path), all=lambda: all_experts(g, x, path), ref=lambda: dense(x, p0)), args.reps)
-            t_goe, t_all, t_ref = t['goe'], t['all'], t['ref']
-            f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
-            row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
-                       all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path)
-            res['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
-    # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
-    # (the two models alternate, `--train_reps` epochs each, and the medians are compared: slow drifts of a shared machine hit both)
-    for p in ([4] if args.quick else [4, 8]):
-        row, ts = dict(width=p), dict(goe_oracle=[], ref_sqb=[])
-        for _ in range(args.train_reps):
-            for m in ts:
-                torch.manual_seed(0)
-                model = build_model(rotated_mnist, m, p)
-                dls = make_dls(data[0], data[1], 64, device=dev)
-                t0 = time.perf_counter(); train_model(model, dls, 1); ts[m].append(time.perf_counter() - t0)
-        row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
-        row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
-        res['training'].append(row); print(row, flush=True)
+    runs = []
+    for run in range(args.runs):                      # whole measurements, one after another: the spread between them is reported
+        print(f'--- run {run + 1} of {args.runs}', flush=True)
+        cur = dict(inference=[], training=[], scaling=[])
+        with torch.inference_mode():
+            for p in widths:
+                goe = Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))).to(dev).eval()
+                goe_lat = Routed(latent, goe.graph).eval()
+                ref = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).to(dev).eval()
+                for B in batches:
+                    x, g = xs_all[:B], gs_all[:B]
+                    path = goe.router(x, g)
+                    t = T(dict(goe_oracle=lambda: goe(x, g), goe_latent=lambda: goe_lat(x, g), ref_sqb=lambda: ref(x, g),
+                               all_experts=lambda: all_experts(goe.graph, x, path)), args.reps)
+                    row = dict(width=p, batch=B, **{f'{k}_ms': v * 1e3 for k, v in t.items()},
+                               goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
+                               latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
+                    cur['inference'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+            # scaling with depth at fixed width: one network (stem, 4 blocks, head) cut into a binary tree of `depth` layers, so a
+            # path costs the same at every depth while the experts double per level; routed cost should stay flat, all-experts grows
+            p, B = 8, (64 if args.quick else 1024)
+            x = xs_all[:B]
+            for depth in ([2, 3, 4] if args.quick else [2, 3, 4, 5, 6]):
+                g = tree_of_experts(tree_stages(p, depth)).to(dev).eval()
+                dense = ref_sqb(tree_stages(p, depth)).to(dev).eval()
+                path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
+                p0 = torch.zeros(B, depth, dtype=torch.long, device=dev)
+                t = T(dict(goe=lambda: g(x, path), all=lambda: all_experts(g, x, path), ref=lambda: dense(x, p0)), args.reps)
+                t_goe, t_all, t_ref = t['goe'], t['all'], t['ref']
+                f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
+                row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
+                           all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path, all_over_ref=t_all / t_ref)
+                cur['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+        # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
+        # (the two models alternate, `--train_reps` epochs each, and the medians are compared: slow drifts of a shared machine hit both)
+        for p in ([4] if args.quick else [4, 8]):
+            row, ts = dict(width=p), dict(goe_oracle=[], ref_sqb=[])
+            for _ in range(args.train_reps):
+                for m in ts:
+                    torch.manual_seed(0)
+                    model = build_model(rotated_mnist, m, p)
+                    dls = make_dls(data[0], data[1], 64, device=dev)
+                    t0 = time.perf_counter(); train_model(model, dls, 1); ts[m].append(time.perf_counter() - t0)
+            row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
+            row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
+            cur['training'].append(row); print(row, flush=True)
+        runs.append(cur)
+    for sec in ('inference', 'scaling', 'training'):    # per row: the median over runs, and the range of each ratio
+        for rows in zip(*[r[sec] for r in runs]):
+            agg = {k: (statistics.median(r[k] for r in rows) if isinstance(v, float) else v) for k, v in rows[0].items()}
+            agg.update({f'{k}_{f.__name__}': f(r[k] for r in rows) for k in rows[0] if k.endswith(RATIO) for f in (min, max)})
+            res[sec].append(agg)
+    res['runs'] = runs
     stem = Path(args.out) if args.out else root/'bench'/f"results_{'cuda' if dev.type == 'cuda' else 'cpu'}"
     stem.with_suffix('.json').write_text(json.dumps(res, indent=1))
-    md = [f"Device: {res['device']}, torch {res['torch']}{', freed memory reused (`reuse_freed_memory`)' if reused else ''}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own.", '',
+    md = [f"Device: {res['device']}, torch {res['torch']}{', freed memory reused (`reuse_freed_memory`)' if reused else ''}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own. The whole measurement ran {args.runs} times: times and ratios are medians over them, ratios with their range.", '',
           '| p | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "
-           f"{r['goe_over_ref']:.2f} | {r['all_over_goe']:.2f} | {r['latent_over_oracle']:.2f} |" for r in res['inference']]
+           f"{ratio(r, 'goe_over_ref')} | {ratio(r, 'all_over_goe')} | {ratio(r, 'latent_over_oracle')} |" for r in res['inference']]
     # the last column is the saving the nodes' measured times allow: every node on the whole batch against the path run densely
     md += ['', '| depth | experts | path FLOPs | Ref (one path, dense) ms | GoE ms | all experts ms | GoE / Ref | all / GoE (time) | all / one path (FLOPs) | all / one path (time) |',
            '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
-    md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {r['goe_over_ref']:.2f} | "
-           f"{r['all_over_goe']:.2f} | {r['flops_ratio']:.2f} | {r['all_experts_ms'] / r['ref_ms']:.2f} |" for r in res['scaling']]
+    md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {ratio(r, 'goe_over_ref')} | "
+           f"{ratio(r, 'all_over_goe')} | {r['flops_ratio']:.2f} | {ratio(r, 'all_over_ref')} |" for r in res['scaling']]
     md += ['', '| p | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
-    md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {r['goe_over_ref']:.2f} |" for r in res['training']]
+    md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {ratio(r, 'goe_over_ref')} |" for r in res['training']]
     stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
     try:
         import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt

@@ -9,7 +9,9 @@
 3. The whole Ref SqB forward with PyTorch's `nn.MaxPool2d` against `FastMaxPool2d` (the same values), side by side.
 4. The pooling kernels alone at batch 1,024: max-pool of the p = 8 stem's output (PyTorch, the four strided views of the first
    `FastMaxPool2d`, `FastMaxPool2d` now) and the Latent router's 2x2 average pool of the input (PyTorch, `FastAvgPool2d`).
-5. Training: the second layer of the p = 4 and p = 8 networks, forward and backward on a batch of 64 (the training batch),
+5. A training epoch of Ref SqB and GoE Oracle (p = 4, embedded Rotated MNIST) with fastai's per-item `DataLoader` against
+   `BatchDL` (one indexing call per batch; the same batches), alternating, 3 epochs each (median).
+6. Training: the second layer of the p = 4 and p = 8 networks, forward and backward on a batch of 64 (the training batch),
    as one call and split into 2 and 4 calls (what a layer of 2 or 4 experts costs): the fixed cost of a call.
 """
 import statistics, time, platform, warnings, subprocess, sys, json
@@ -106,6 +108,23 @@ def main(threads=2, p=16, B=1024):
         def fb(n): torch.cat([layer(c) for c in h.split(64 // n)]).sum().backward()
         t = [median_ms(lambda: fb(n), reps=100, warmup=10) for n in (1, 2, 4)]
         md.append(f'| {pw} | {t[0]:.2f} | {t[1]:.2f} ({t[1] / t[0]:.2f}x) | {t[2]:.2f} ({t[2] / t[0]:.2f}x) |')
+    from fastai.data.load import DataLoader
+    from fastai.data.core import DataLoaders
+    from goe.experiment import build_model, make_dls, train_model
+    from goe.mnist import rotated_mnist, rotated_mnist_datasets
+    data = rotated_mnist_datasets()
+    per_item = lambda tr, te, bs: DataLoaders(DataLoader(tr, bs=bs, shuffle=True, drop_last=True), DataLoader(te, bs=4 * bs))
+    ts = {}
+    for _ in range(3):
+        for m in ('ref_sqb', 'goe_oracle'):
+            for name, mk in (('per-item', per_item), ('batch', make_dls)):
+                torch.manual_seed(0); model = build_model(rotated_mnist, m, 4); dls = mk(data[0], data[1], 64)
+                t0 = time.perf_counter(); train_model(model, dls, 1); ts.setdefault((m, name), []).append(time.perf_counter() - t0)
+    t = {k: statistics.median(v) for k, v in ts.items()}
+    md += ['', "One training epoch (p = 4, batch 64, validation included), s: fastai's per-item `DataLoader` against `BatchDL`:", '',
+           '| model | per-item | `BatchDL` | `BatchDL` / per-item |', '|---|---:|---:|---:|']
+    md += [f"| {m} | {t[(m, 'per-item')]:.2f} | {t[(m, 'batch')]:.2f} | {t[(m, 'batch')] / t[(m, 'per-item')]:.2f}x |" for m in ('ref_sqb', 'goe_oracle')]
+    md += [f"| GoE / Ref | {t[('goe_oracle', 'per-item')] / t[('ref_sqb', 'per-item')]:.2f} | {t[('goe_oracle', 'batch')] / t[('ref_sqb', 'batch')]:.2f} | |"]
     out = Path(__file__).resolve().parent/'profile_cpu.md'
     out.write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 

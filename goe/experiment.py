@@ -29,10 +29,10 @@ from .graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, tree_paths
 # %% auto #0
 __all__ = ['TASK_MODULES', 'LATENT_VQ', 'LATENT_ROUTER', 'TRAINED', 'RANDOM_OF', 'MODELS', 'ROUTER_OF', 'DEFAULT_MODELS', 'WARM',
            'Task', 'get_task', 'build_model', 'model_config', 'load_model', 'expand_models', 'parse_models',
-           'record_path', 'run_complete', 'ForeachAdam', 'make_dls', 'TrainingDiverged', 'train_model', 'evaluate',
-           'warm_start', 'train_routed', 'dataset_tensors', 'router_quality', 'fit_latent_router',
-           'leaf_samples_figure', 'run_one', 'check_args', 'run_experiment', 'records_frame', 'summarize',
-           'format_summary', 'train_command']
+           'record_path', 'run_complete', 'ForeachAdam', 'BatchDL', 'loader', 'make_dls', 'TrainingDiverged',
+           'train_model', 'evaluate', 'warm_start', 'train_routed', 'dataset_tensors', 'router_quality',
+           'fit_latent_router', 'leaf_samples_figure', 'run_one', 'check_args', 'run_experiment', 'records_frame',
+           'summarize', 'format_summary', 'train_command']
 
 # %% ../nbs/03a_experiment.ipynb #c006
 TASK_MODULES = {'rotated_mnist': 'goe.mnist', 'celeba': 'goe.celeba'}   # where the built-in tasks are defined
@@ -183,10 +183,20 @@ class ForeachAdam(Optimizer):
             torch._foreach_addcdiv_(ps, ga, den, value=-lr / debias(mom, 1 - mom, step))
 
 # %% ../nbs/03a_experiment.ipynb #c016
+class BatchDL(DataLoader):
+    "fastai `DataLoader` that builds a batch with one `dataset.get_batch(idx)` call instead of `bs` item calls and a collate (same batches, same order)."
+    def create_item(self, s): return s
+    def create_batch(self, b): return self.dataset.get_batch(torch.as_tensor(b, dtype=torch.long))
+    def retain(self, res, b): return res
+
+def loader(ds, **kwargs) -> DataLoader:
+    "`BatchDL` for a dataset with `get_batch`, else fastai's `DataLoader`."
+    return (BatchDL if hasattr(ds, 'get_batch') else DataLoader)(ds, **kwargs)
+
 def make_dls(train_ds, test_ds, bs:int=64, num_workers:int=0, device=None) -> DataLoaders:
     "fastai `DataLoaders`: shuffled training batches of `bs`, the test set for validation."
-    return DataLoaders(DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=num_workers),
-                       DataLoader(test_ds, bs=4*bs, num_workers=num_workers), device=get_device(device))
+    return DataLoaders(loader(train_ds, bs=bs, shuffle=True, drop_last=True, num_workers=num_workers),
+                       loader(test_ds, bs=4*bs, num_workers=num_workers), device=get_device(device))
 
 class TrainingDiverged(GoeError):
     "The loss became NaN or infinite: the run stops and is marked failed."
@@ -211,7 +221,7 @@ def evaluate(model:nn.Module, dl, n_groups:int) -> dict:
     return dict(accuracy=(correct.sum() / seen.sum()).item(), accuracy_per_group=(correct / seen.clamp(min=1)).tolist(),
                 n_per_group=seen.long().tolist())
 
-# %% ../nbs/03a_experiment.ipynb #c020
+# %% ../nbs/03a_experiment.ipynb #c021
 WARM = 0.5     # the default, chosen by 05_celeba's remedy study: it narrows CelebA's GoE - Ref gap and helps Rotated MNIST at p = 4
 
 def warm_start(graph:GraphOfExperts, dense:GraphOfExperts) -> GraphOfExperts:
@@ -232,7 +242,7 @@ def train_routed(task:Task, model:Routed, p:int, dls:DataLoaders, epochs:int, lr
         warm_start(model.graph, dense.graph)
     return train_model(model, dls, epochs - n_warm, lr, progress)
 
-# %% ../nbs/03a_experiment.ipynb #c023
+# %% ../nbs/03a_experiment.ipynb #c024
 def dataset_tensors(ds):
     "All images, groups and labels of a dataset of `(x, group, y)` items, as tensors."
     xs, gs, ys = zip(*[ds[i] for i in range(len(ds))])
@@ -274,7 +284,7 @@ def fit_latent_router(task:Task, data, run_dir, seed:int, vq_epochs:int=5, devic
                                        latent=rc['latent'], fit=fit))
     return router.to(get_device(device)), dict(router_fit=fit)
 
-# %% ../nbs/03a_experiment.ipynb #c025
+# %% ../nbs/03a_experiment.ipynb #c026
 def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, seed:int=0):
     "A matplotlib figure: `n` random images of each leaf the router sends `x` to, one row per leaf."
     import matplotlib.pyplot as plt
@@ -296,7 +306,7 @@ def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, see
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03a_experiment.ipynb #c027
+# %% ../nbs/03a_experiment.ipynb #c028
 def _evaluate_record(task, model, name, router_name, dl, x1, g1, rec_base):
     t0 = time.perf_counter(); ev = evaluate(model, dl, len(task.group_names)); t_eval = time.perf_counter() - t0
     return new_record(**rec_base, model=name, router=router_name, **ev, flops=model.inference_flops(x1, g1),
@@ -398,7 +408,7 @@ def format_summary(s:pd.DataFrame) -> str:
         lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
     return '\n'.join(lines)
 
-# %% ../nbs/03a_experiment.ipynb #c040
+# %% ../nbs/03a_experiment.ipynb #c041
 def train_command(task:Task, notebook:str, experiment_name:str, num_workers:int, num_epochs:int, num_runs:int, widths:str,
                   models:str, seed:int, bs:int, lr:float, data_root, out_dir, device, vq_epochs:int, jobs:int, direct:bool,
                   warm:float=WARM, check_data:Callable|None=None, nb_params:dict|None=None) -> pd.DataFrame:

@@ -12,7 +12,6 @@ import numpy as np, torch
 from torch.utils.data import Dataset
 from .core import *
 from .experiment import *
-from fastai.data.load import DataLoader
 from .graph import mnist_cnn
 
 # %% auto #0
@@ -108,6 +107,10 @@ class RotatedMNIST(Dataset):
     def __getitem__(self, i):
         g, j = divmod(int(i), self.n)
         return self.x[g, j][None].float().div_(255), g, self.y[j]
+    def get_batch(self, idx):
+        "Items `idx` (a `LongTensor`) as one batch: what stacking them would give."
+        g, j = idx // self.n, idx % self.n
+        return self.x[g, j][:, None].float().div_(255), g, self.y[j]
 
 # %% ../nbs/04_mnist.ipynb #c019
 def rotated_mnist_datasets(data_root=None, verify:bool=False, download:bool=False):
@@ -152,7 +155,7 @@ def checkpoint_accuracy(path, data_root=None) -> float:
     "Test accuracy of checkpoint `path` on Rotated MNIST (`data_root`: full MNIST; default the embedded digits)."
     model = load_model(path, rotated_mnist)
     _, test_ds, _ = rotated_mnist_datasets(data_root)
-    return evaluate(model, DataLoader(test_ds, bs=1024), len(MNIST_GROUPS))['accuracy']
+    return evaluate(model, loader(test_ds, bs=1024), len(MNIST_GROUPS))['accuracy']
 
 def ship_checkpoints(exp_dir, dest, run:int=0, widths=None) -> dict:
     "Copy the trained checkpoints of `run` of an experiment (of `widths`, default all) to `dest` with a `manifest.json` of their accuracies."
