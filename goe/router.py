@@ -51,10 +51,14 @@ class OracleRouter(Router):
 
     def forward(self, x, meta):
         meta = torch.as_tensor(meta, device=self.table.device).long().view(-1)
-        if meta.numel() and (meta.min() < 0 or meta.max() >= len(self.table)):
+        if meta.numel() and self._out_of_range(meta):
             bad = meta[(meta < 0) | (meta >= len(self.table))][0].item()
             raise GoeError(f"unknown group id {bad}: this Oracle routes groups 0..{len(self.table)-1}; check the dataset's group ids or the task's group table")
         return self.table[meta]
+
+    def _out_of_range(self, meta):
+        lo, hi = torch.aminmax(meta)                  # one reduction, two scalars: the check is most of a batch-1 route's cost
+        return int(lo) < 0 or int(hi) >= len(self.table)
 
     def valid_paths(self): return self.table.unique(dim=0)
 
