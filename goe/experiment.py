@@ -244,7 +244,8 @@ def train_routed(task:Task, model:Routed, p:int, dls:DataLoaders, epochs:int, lr
 
 # %% ../nbs/03a_experiment.ipynb #c024
 def dataset_tensors(ds):
-    "All images, groups and labels of a dataset of `(x, group, y)` items, as tensors."
+    "All images, groups and labels of a dataset of `(x, group, y)` items, as tensors (one `get_batch` call when the dataset has it)."
+    if hasattr(ds, 'get_batch'): return ds.get_batch(torch.arange(len(ds)))
     xs, gs, ys = zip(*[ds[i] for i in range(len(ds))])
     return torch.stack(xs), torch.as_tensor(gs), torch.stack([torch.as_tensor(y) for y in ys])
 
