@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Where inference time goes in the Rotated-MNIST CNN (CPU): the bench's explanation, measured.
-    python bench/profile_goe.py      # writes bench/profile_cpu.md
+    python bench/profile_goe.py                  # writes bench/profile_cpu.md (0-6) and bench/profile_routing_cpu.md (7-8)
+    python bench/profile_goe.py --only routing   # 7-8 only
 0. Ref SqB's forward at batch 1,024 with glibc's default malloc against `reuse_freed_memory` (each in a fresh process,
    alternating), with the page faults per call. Everything below runs with freed memory reused, as the benchmark does.
 1. torch.profiler over Ref SqB at p = 16, batch 1,024, with PyTorch's max-pool and with `FastMaxPool2d`: share of CPU time per
@@ -13,6 +14,11 @@
    `BatchDL` (one indexing call per batch; the same batches), alternating, 3 epochs each (median).
 6. Training: the second layer of the p = 4 and p = 8 networks, forward and backward on a batch of 64 (the training batch),
    as one call and split into 2 and 4 calls (what a layer of 2 or 4 experts costs): the fixed cost of a call.
+7. The routing schedule at batch 64 (p = 4 GoE Oracle, inference mode): the whole forward against the same experts run on the
+   same sorted chunks with the schedule (router, checks, sort, runs) computed beforehand; the same outputs.
+8. The Latent router at batch 1,024 (the shipped `checkpoints/rotated_mnist/goe_latent_p4.pt`): the whole router, its time per
+   encoder module, and the encoder with its ReLUs and residual add fused into oneDNN convolutions
+   (`torch.ops.mkldnn._convolution_pointwise`: the same bits) or in channels-last layout (other bits).
 """
 import statistics, time, platform, warnings, subprocess, sys, json
 from pathlib import Path
@@ -58,6 +64,81 @@ def median_ms(f, reps=20, warmup=3):
     ts = []
     for _ in range(reps): t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
     return statistics.median(ts) * 1e3
+
+def alternating(fs:dict, rounds=15, n=20, warmup=20):
+    "Median ms per call of each function in `fs`, timed in alternating rounds of `n` calls (drifts of a shared machine hit all)."
+    for f in fs.values():
+        for _ in range(warmup): f()
+    ts = {k: [] for k in fs}
+    for _ in range(rounds):
+        for k, f in fs.items():
+            t0 = time.perf_counter()
+            for _ in range(n): f()
+            ts[k].append((time.perf_counter() - t0) / n * 1e3)
+    return {k: statistics.median(v) for k, v in ts.items()}
+
+def schedule_rows():
+    "GoE Oracle p = 4 forward at batch 64 (no gradient): whole, against its experts on chunks sorted by a schedule made beforehand."
+    from goe.experiment import build_model
+    from goe.mnist import rotated_mnist
+    from goe.graph import _runs
+    torch.manual_seed(0)
+    m = build_model(rotated_mnist, 'goe_oracle', 4).eval(); g = m.graph
+    x, grp = torch.rand(64, 1, 28, 28), torch.randint(0, 4, (64,))
+    path = m.router(x, grp); order = torch.argsort((path * g.radix).sum(1)); runs = _runs(path[order].numpy()); inv = torch.argsort(order)
+    whole = lambda: m(x, grp)
+    chunks = lambda: g._forward_runs(x.index_select(0, order), runs)[inv]
+    with torch.inference_mode():             # as the benchmark times inference
+        assert torch.equal(whole(), chunks())
+        t = alternating(dict(whole=whole, chunks=chunks))
+    return ['', 'Grouped dispatch at batch 64 (p = 4 GoE Oracle forward, inference mode), ms: the whole forward against its experts run on the same '
+            'sorted chunks, with the schedule (route, checks, sort, runs) made beforehand (the same outputs):', '',
+            '| whole forward | experts on prepared chunks | schedule | schedule / whole |', '|---:|---:|---:|---:|',
+            f"| {t['whole']:.2f} | {t['chunks']:.2f} | {t['whole'] - t['chunks']:.2f} | {(t['whole'] - t['chunks']) / t['whole']:.0%} |"]
+
+def latent_router_rows(B=1024):
+    "The shipped Latent router at batch `B`: per encoder module, whole router vs the experts, and fused / channels-last encoders."
+    import copy
+    from goe.experiment import load_model
+    root = Path(__file__).resolve().parent.parent
+    m = load_model(root/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
+    r, e = m.router, m.router.encoder
+    pool, c1, relu, c2, stack = e; (layer, last_relu) = stack; rc1, rc2 = layer.block[1], layer.block[3]; pq = r.pre_quant
+    assert len(stack) == 2 and isinstance(last_relu, torch.nn.ReLU), 'expects the default router VQ-VAE (one residual layer)'
+    op = torch.ops.mkldnn._convolution_pointwise
+    conv = lambda h, c, post: op(h, c.weight, c.bias, c.padding, c.stride, c.dilation, 1, post, [], '')
+    def fused(h):          # conv+ReLU, conv, ReLU, conv+ReLU, conv + residual add + ReLU, pre_quant: the encoder's order of operations
+        h = conv(conv(h, c1, 'relu'), c2, 'none')
+        t = conv(h.relu(), rc1, 'relu')
+        h = torch.ops.mkldnn._convolution_pointwise(t, h, rc2.weight, None, rc2.padding, rc2.stride, rc2.dilation, 1, 'add', None, 'relu', [], '')
+        return conv(h, pq, 'none')
+    plain = torch.nn.Sequential(c1, relu, c2, stack, pq)
+    cl = copy.deepcopy(plain).to(memory_format=torch.channels_last)
+    from goe.mnist import rotated_mnist_datasets
+    test = rotated_mnist_datasets()[1]
+    x = test.get_batch(torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:B])[0]   # test digits of all groups: spread over the leaves
+    with torch.inference_mode():             # as the benchmark times inference
+        h0 = pool(x)
+        assert torch.equal(plain(h0), fused(h0))
+        cl_diff = (plain(h0) - cl(h0.contiguous(memory_format=torch.channels_last))).abs().max().item()
+        t = alternating(dict(router=lambda: r(x), **{f'{i}': (lambda mod=mod, h=h: mod(h)) for i, (mod, h) in
+                             enumerate(zip([pool, c1, relu, c2, stack, pq], [x, h0, c1(h0), relu(c1(h0)), c2(relu(c1(h0))), stack(c2(relu(c1(h0))))]))},
+                             plain=lambda: plain(h0), fused=lambda: fused(h0), channels_last=lambda: cl(h0.contiguous(memory_format=torch.channels_last))), rounds=9)
+    names = ['encoder: 2x2 average pool', 'encoder: conv 4x4 stride 2 (1 -> 4)', 'encoder: ReLU', 'encoder: conv 3x3 (4 -> 4)', 'encoder: residual layer (ReLU, conv 3x3, ReLU, conv 1x1, add) + ReLU', 'conv 1x1 to the code (4 -> 4)']
+    return ['', f"The Latent router at batch {B} (the shipped p = 4 GoE Latent), ms: the whole router (encoder, conv to the code, projection, nearest leaf), and its encoder module by module:", '',
+            '| part | ms |', '|---|---:|', f"| whole router | {t['router']:.3f} |"] + [f"| {n} | {t[str(i)]:.3f} |" for i, n in enumerate(names)] + [
+            '', 'The encoder after the pool, ms: module by module, with the ReLUs and the residual add fused into the oneDNN convolutions (identical outputs), '
+            f'and in channels-last layout (outputs differ by up to {cl_diff:.1e}):', '',
+            '| module by module | fused | channels-last |', '|---:|---:|---:|',
+            f"| {t['plain']:.2f} | {t['fused']:.2f} ({t['fused'] / t['plain']:.2f}x) | {t['channels_last']:.2f} ({t['channels_last'] / t['plain']:.2f}x) |"]
+
+def routing(threads=2, B=1024):
+    "Sections 7-8, written to bench/profile_routing_cpu.md."
+    torch.set_num_threads(threads); assert reuse_freed_memory()
+    md = [f"CPU ({platform.machine()}), {threads} threads, torch {torch.__version__}, freed memory reused. Medians of alternating rounds."]
+    md += schedule_rows() + latent_router_rows(B)
+    out = Path(__file__).resolve().parent/'profile_routing_cpu.md'
+    out.write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 def main(threads=2, p=16, B=1024):
     torch.set_num_threads(threads); torch.manual_seed(0)
@@ -128,4 +209,9 @@ def main(threads=2, p=16, B=1024):
     out = Path(__file__).resolve().parent/'profile_cpu.md'
     out.write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--only', choices=['routing'], help='run sections 7-8 only')
+    if ap.parse_args().only != 'routing': main()
+    routing()
