@@ -33,6 +33,21 @@ def _runs(p:np.ndarray):
         runs.append((ids, starts.tolist() + [len(p)]))
     return runs
 
+def _runs_of_keys(ks:np.ndarray, radix, sizes):
+    "`_runs` from the sorted mixed-radix keys `ks` (`[B]`) of the paths: the distinct paths are found with one comparison, the runs built from them in plain Python (few host calls: this runs between every two batches' kernels)."
+    cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+    keys, ends = [int(ks[0])] + ks[cut].tolist(), cut.tolist() + [len(ks)]
+    runs = []
+    for r, n in zip(radix, sizes):
+        ids, run_ends, prev = [], [], None
+        for k, e in zip(keys, ends):
+            prefix = k // r                                        # the path up to this layer, as one number
+            if prefix == prev: run_ends[-1] = e
+            else: ids.append(prefix % n); run_ends.append(e); prev = prefix
+        if len(set(ids)) < len(ids): return None
+        runs.append((ids, run_ends))
+    return runs
+
 class GraphOfExperts(nn.Module):
     "Layers of experts; `forward(x, path)` runs each sample down its own path with grouped dispatch."
     def __init__(self, layers, paths=None):
@@ -45,6 +60,8 @@ class GraphOfExperts(nn.Module):
         self.register_buffer('paths', paths)
         # mixed-radix weights (on the host, where the schedule is made): sorting by `path @ radix` sorts paths lexicographically
         self.radix = torch.tensor([math.prod(sizes[l+1:]) for l in range(len(sizes))], dtype=torch.long)
+        self._radix, self._sizes = self.radix.numpy(), np.array(sizes, np.uint64)   # host copies for the schedule
+        self._radix_list, self._sizes_list = self.radix.tolist(), list(sizes)
 
     @property
     def n_experts(self) -> tuple: return tuple(len(l) for l in self.layers)
@@ -56,8 +73,12 @@ class GraphOfExperts(nn.Module):
         path = np.asarray(path)
         if path.ndim != 2 or path.shape[1] != self.n_layers:
             raise GoeError(f"a path is [batch, {self.n_layers}] for this graph, got {tuple(path.shape)}: the router was built for another graph")
-        if path.size and (path.min() < 0 or (path.max(0) >= self.n_experts).any()):
+        if path.size and not self._in_range(path):
             raise GoeError(f"path names an expert the graph does not have (experts per layer: {self.n_experts}): the router was built for another graph")
+
+    def _in_range(self, path):
+        if path.dtype == np.int64: return bool((path.view(np.uint64) < self._sizes).all())   # as unsigned, a negative id is out of range too
+        return not (path.min() < 0 or (path.max(0) >= self.n_experts).any())
 
     def path_modules(self, path) -> nn.Sequential:
         "The experts along one path (a list of ids), as one `nn.Sequential`."
@@ -66,18 +87,22 @@ class GraphOfExperts(nn.Module):
     def forward(self, x, path):
         # The routing decisions go to the host once per batch: each expert's slice must be known there to launch it.
         # Everything about the schedule (checks, sorting, group sizes) is then computed on that host copy, with no further syncs.
-        p = path.detach().cpu(); pn = p.numpy()                     # (host-side checks in numpy: cheaper than tiny torch ops)
+        # (Host-side work in few numpy calls: between two batches' kernels each small call costs several times what it costs in a loop of its own.)
+        pn = path.detach().cpu().numpy()
         self.check_paths(pn)
-        if x.shape[0] == 0 or (pn == pn[:1]).all():               # one path for all: no gather/scatter
-            for layer, j in zip(self.layers, pn[0].tolist() if len(pn) else [0] * self.n_layers): x = layer[j](x)
+        if x.shape[0] == 0: return self.path_modules([0] * self.n_layers)(x)
+        key = pn @ self._radix                                      # each path as one number: sorting keys sorts paths lexicographically
+        if (key == key[0]).all():                                  # one path for all: no gather/scatter
+            for layer, j in zip(self.layers, pn[0].tolist()): x = layer[j](x)
             return x
-        order = torch.argsort((p * self.radix).sum(1))               # sort once, lexicographically by path
-        p, x = p[order], x.index_select(0, order.to(x.device))
-        runs = _runs(p.numpy())
+        order = torch.argsort(torch.from_numpy(key)); on = order.numpy()   # sort once
+        runs = _runs_of_keys(key[on], self._radix_list, self._sizes_list)
+        x = x.index_select(0, order.to(x.device))
         if runs is not None: x = self._forward_runs(x, runs)
-        else: x, order = self._forward_regroup(x, p, order)
-        order = order.to(x.device)
-        return torch.empty_like(x).index_copy(0, order, x) if not x.requires_grad else x[torch.argsort(order)]
+        else: x, order = self._forward_regroup(x, torch.from_numpy(pn[on]), order); on = order.numpy()
+        if not x.requires_grad: return torch.empty_like(x).index_copy(0, order.to(x.device), x)
+        inv = np.empty_like(on); inv[on] = np.arange(len(on))                  # the inverse permutation: a gather puts row order[i] back in place
+        return x.index_select(0, torch.from_numpy(inv).to(x.device))
 
     def _forward_runs(self, x, runs):
         "Tree schedule: each expert's samples are one contiguous run inside its parent's run, so every output is split among its children as views (no copies between layers)."
