@@ -53,7 +53,8 @@ class OracleRouter(Router):
         meta = torch.as_tensor(meta, device=self.table.device).long().view(-1)
         if meta.device.type == 'cpu':                 # on the CPU the gather checks its indices itself (negative ones too): one call
             try: return self.table.index_select(0, meta)
-            except IndexError: self._unknown(meta)
+            except IndexError: pass                       # (outside the handler: the error below is not chained to this one)
+            self._unknown(meta)
         if meta.numel() and self._out_of_range(meta): self._unknown(meta)   # elsewhere a bad index would be a device-side assert
         return self.table[meta]
 
