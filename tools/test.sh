@@ -12,7 +12,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREAD
 log=$(mktemp)
 nbdev-test --n-workers "${GOE_TEST_WORKERS:-2}" --do-print --timing --flags "${GOE_TEST_FLAGS:-}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-total=$(grep -c '^Starting ' "$log")
+total=$(grep -o 'Starting [^[:space:]]*\.ipynb' "$log" | wc -l)   # occurrences, not lines: two workers' lines can run together
 failed=$(sed -n '/Tests Failed On The Following Notebooks/,$p' "$log" | grep -c '\.ipynb$')
 rm -f "$log"
 if [ "$total" -eq 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
