@@ -81,11 +81,12 @@ def schedule_rows():
     "GoE Oracle p = 4 forward at batch 64 (no gradient): whole, against its experts on chunks sorted by a schedule made beforehand."
     from goe.experiment import build_model
     from goe.mnist import rotated_mnist
-    from goe.graph import _runs
+    from goe.graph import _runs_of_keys
     torch.manual_seed(0)
     m = build_model(rotated_mnist, 'goe_oracle', 4).eval(); g = m.graph
     x, grp = torch.rand(64, 1, 28, 28), torch.randint(0, 4, (64,))
-    path = m.router(x, grp); order = torch.argsort((path * g.radix).sum(1)); runs = _runs(path[order].numpy()); inv = torch.argsort(order)
+    key = m.router(x, grp).numpy() @ g._radix; order = torch.argsort(torch.from_numpy(key))   # the schedule, as the forward pass makes it
+    runs, inv = _runs_of_keys(key[order.numpy()], g._radix, g.n_experts), torch.argsort(order)
     whole = lambda: m(x, grp)
     chunks = lambda: g._forward_runs(x.index_select(0, order), runs)[inv]
     with torch.inference_mode():             # as the benchmark times inference
@@ -117,12 +118,14 @@ def latent_router_rows(B=1024):
     from goe.mnist import rotated_mnist_datasets
     test = rotated_mnist_datasets()[1]
     x = test.get_batch(torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:B])[0]   # test digits of all groups: spread over the leaves
+    mods = [pool, c1, relu, c2, stack, pq]
     with torch.inference_mode():             # as the benchmark times inference
-        h0 = pool(x)
+        ins = [x]
+        for mod in mods[:-1]: ins.append(mod(ins[-1]))                # each module's input
+        h0 = ins[1]
         assert torch.equal(plain(h0), fused(h0))
         cl_diff = (plain(h0) - cl(h0.contiguous(memory_format=torch.channels_last))).abs().max().item()
-        t = alternating(dict(router=lambda: r(x), **{f'{i}': (lambda mod=mod, h=h: mod(h)) for i, (mod, h) in
-                             enumerate(zip([pool, c1, relu, c2, stack, pq], [x, h0, c1(h0), relu(c1(h0)), c2(relu(c1(h0))), stack(c2(relu(c1(h0))))]))},
+        t = alternating(dict(router=lambda: r(x), **{str(i): (lambda mod=mod, h=h: mod(h)) for i, (mod, h) in enumerate(zip(mods, ins))},
                              plain=lambda: plain(h0), fused=lambda: fused(h0), channels_last=lambda: cl(h0.contiguous(memory_format=torch.channels_last))), rounds=9)
     names = ['encoder: 2x2 average pool', 'encoder: conv 4x4 stride 2 (1 -> 4)', 'encoder: ReLU', 'encoder: conv 3x3 (4 -> 4)', 'encoder: residual layer (ReLU, conv 3x3, ReLU, conv 1x1, add) + ReLU', 'conv 1x1 to the code (4 -> 4)']
     return ['', f"The Latent router at batch {B} (the shipped p = 4 GoE Latent), ms: the whole router (encoder, conv to the code, projection, nearest leaf), and its encoder module by module:", '',

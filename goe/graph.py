@@ -22,19 +22,8 @@ def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
     return torch.stack([leaves // branching ** (depth - 1 - l) for l in range(depth)], 1)
 
 # %% ../nbs/03_graph.ipynb #c007
-def _runs(p:np.ndarray):
-    "For paths `p` (`[B, n_layers]`, sorted lexicographically): per layer, the expert and end offset of each run of equal path prefix; None if some expert would get two runs (a graph that is not a tree)."
-    change, runs = np.zeros(len(p) - 1, bool), []
-    for l in range(p.shape[1]):
-        change |= p[1:, l] != p[:-1, l]
-        starts = np.flatnonzero(change) + 1
-        ids = [int(p[0, l])] + p[starts, l].tolist()                # (plain lists: `np.r_` costs more than the rest together)
-        if len(set(ids)) < len(ids): return None
-        runs.append((ids, starts.tolist() + [len(p)]))
-    return runs
-
 def _runs_of_keys(ks:np.ndarray, radix, sizes):
-    "`_runs` from the sorted mixed-radix keys `ks` (`[B]`) of the paths: the distinct paths are found with one comparison, the runs built from them in plain Python (few host calls: this runs between every two batches' kernels)."
+    "The tree schedule of a sorted batch, from its paths' mixed-radix keys `ks` (`[B]`, sorted): per layer, the expert and end offset of each run of equal path prefix; None if some expert would get two runs (a graph that is not a tree). Distinct paths are found with one comparison, the runs built from them in plain Python (few host calls: this runs between two batches' kernels)."
     cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
     keys, ends = [int(ks[0])] + ks[cut].tolist(), cut.tolist() + [len(ks)]
     runs = []
@@ -58,10 +47,9 @@ class GraphOfExperts(nn.Module):
         paths = torch.as_tensor(paths, dtype=torch.long)
         if paths.ndim != 2 or paths.shape[1] != len(sizes): raise GoeError(f"paths must be [n_paths, {len(sizes)}], got {tuple(paths.shape)}")
         self.register_buffer('paths', paths)
-        # mixed-radix weights (on the host, where the schedule is made): sorting by `path @ radix` sorts paths lexicographically
-        self.radix = torch.tensor([math.prod(sizes[l+1:]) for l in range(len(sizes))], dtype=torch.long)
-        self._radix, self._sizes = self.radix.numpy(), np.array(sizes, np.uint64)   # host copies for the schedule
-        self._radix_list, self._sizes_list = self.radix.tolist(), list(sizes)
+        # mixed-radix weights (on the host, where the schedule is made): sorting by `path @ _radix` sorts paths lexicographically
+        self._radix = [math.prod(sizes[l+1:]) for l in range(len(sizes))]
+        self._sizes = np.array(sizes, np.uint64)                      # (unsigned: one comparison also catches negative ids)
 
     @property
     def n_experts(self) -> tuple: return tuple(len(l) for l in self.layers)
@@ -77,7 +65,7 @@ class GraphOfExperts(nn.Module):
             raise GoeError(f"path names an expert the graph does not have (experts per layer: {self.n_experts}): the router was built for another graph")
 
     def _in_range(self, path):
-        if path.dtype == np.int64: return bool((path.view(np.uint64) < self._sizes).all())   # as unsigned, a negative id is out of range too
+        if path.dtype == np.int64: return bool((path.view(np.uint64) < self._sizes).all())   # as unsigned, a negative id is out of range
         return not (path.min() < 0 or (path.max(0) >= self.n_experts).any())
 
     def path_modules(self, path) -> nn.Sequential:
@@ -87,7 +75,7 @@ class GraphOfExperts(nn.Module):
     def forward(self, x, path):
         # The routing decisions go to the host once per batch: each expert's slice must be known there to launch it.
         # Everything about the schedule (checks, sorting, group sizes) is then computed on that host copy, with no further syncs.
-        # (Host-side work in few numpy calls: between two batches' kernels each small call costs several times what it costs in a loop of its own.)
+        # (Host-side work in few numpy calls: it runs between two batches' kernels, where small calls are slow; `bench/profile_routing_cpu.md`.)
         pn = path.detach().cpu().numpy()
         self.check_paths(pn)
         if x.shape[0] == 0: return self.path_modules([0] * self.n_layers)(x)
@@ -96,7 +84,7 @@ class GraphOfExperts(nn.Module):
             for layer, j in zip(self.layers, pn[0].tolist()): x = layer[j](x)
             return x
         order = torch.argsort(torch.from_numpy(key)); on = order.numpy()   # sort once
-        runs = _runs_of_keys(key[on], self._radix_list, self._sizes_list)
+        runs = _runs_of_keys(key[on], self._radix, self.n_experts)
         x = x.index_select(0, order.to(x.device))
         if runs is not None: x = self._forward_runs(x, runs)
         else: x, order = self._forward_regroup(x, torch.from_numpy(pn[on]), order); on = order.numpy()
