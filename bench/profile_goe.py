@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where inference time goes in the Rotated-MNIST CNN (CPU): the bench's explanation, measured.
-    python bench/profile_goe.py                  # writes bench/profile_cpu.md (0-6) and bench/profile_routing_cpu.md (7-8)
-    python bench/profile_goe.py --only routing   # 7-8 only
+    python bench/profile_goe.py                  # writes bench/profile_cpu.md (0-6) and bench/profile_routing_cpu.md (7-9)
+    python bench/profile_goe.py --only routing   # 7-9 only
 0. Ref SqB's forward at batch 1,024 with glibc's default malloc against `reuse_freed_memory` (each in a fresh process,
    alternating), with the page faults per call. Everything below runs with freed memory reused, as the benchmark does.
 1. torch.profiler over Ref SqB at p = 16, batch 1,024, with PyTorch's max-pool and with `FastMaxPool2d`: share of CPU time per
@@ -19,6 +19,10 @@
 8. The Latent router at batch 1,024 (the shipped `checkpoints/rotated_mnist/goe_latent_p4.pt`): the whole router, its time per
    encoder module, and the encoder with its ReLUs and residual add fused into oneDNN convolutions
    (`torch.ops.mkldnn._convolution_pointwise`: the same bits) or in channels-last layout (other bits).
+9. The same router with its linear tail folded: the conv to the code, the projection and the squared distances to the leaf
+   centroids are affine in the encoder's output (up to each row's own constant, which cannot change its nearest leaf), so the
+   leaf scores are one matrix product. Its time against the router's and the p = 4 GoE Oracle's on the same images, and how
+   many of the embedded training and test images it sends down another path (it rounds differently).
 """
 import statistics, time, platform, warnings, subprocess, sys, json
 from pathlib import Path
@@ -135,11 +139,46 @@ def latent_router_rows(B=1024):
             '| module by module | fused | channels-last |', '|---:|---:|---:|',
             f"| {t['plain']:.2f} | {t['fused']:.2f} ({t['fused'] / t['plain']:.2f}x) | {t['channels_last']:.2f} ({t['channels_last'] / t['plain']:.2f}x) |"]
 
+def fold_tail(r):
+    "Weights `[C*H*W, leaves]` and bias `[leaves]` such that `encoder(x).flatten(1) @ W + b` + a per-row constant are `r`'s squared leaf distances."
+    Wq, bq = r.pre_quant.weight.double()[:, :, 0, 0], r.pre_quant.bias.double()
+    U = r.proj.double() @ r.leaf_centroids.double().t()                      # [code dim * H * W, leaves]
+    U3 = U.reshape(Wq.shape[0], -1, U.shape[1])                               # [code dim, H * W, leaves]
+    V = torch.einsum('ck,csl->ksl', Wq, U3).reshape(-1, U.shape[1])           # through the 1x1 conv: on the encoder's channels
+    const = (bq[:, None, None] * U3).sum((0, 1)) - r.shift.double() @ U
+    return (-2 * V).float(), ((r.leaf_centroids.double() ** 2).sum(1) - 2 * const).float()
+
+def folded_router_rows(B=1024):
+    "Section 9: the Latent router with its linear tail folded into one matrix product, against the router and GoE Oracle."
+    from goe.experiment import load_model, dataset_tensors
+    from goe.mnist import rotated_mnist_datasets, rotated_mnist
+    from goe.router import OracleRouter
+    root = Path(__file__).resolve().parent.parent
+    m = load_model(root/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
+    r = m.router; W, b = fold_tail(r)
+    oracle = Routed(OracleRouter(rotated_mnist.oracle_table()), m.graph).eval()
+    folded = lambda x: r.leaf_paths[torch.addmm(b, r.encoder(x).flatten(1), W).argmin(1)]
+    tr, te, _ = rotated_mnist_datasets()
+    differ = {}
+    with torch.inference_mode():
+        for name, ds in (('training', tr), ('test', te)):
+            x = dataset_tensors(ds)[0]
+            differ[name] = (len(x), sum(int((r(c) != folded(c)).any(1).sum()) for c in x.split(B)))
+        x, g, _ = te.get_batch(torch.randperm(len(te), generator=torch.Generator().manual_seed(0))[:B])
+        t = alternating(dict(oracle=lambda: oracle(x, g), router=lambda: r(x), folded=lambda: folded(x), encoder=lambda: r.encoder(x)), rounds=9)
+    return ['', f"The same router with its linear tail (conv to the code, projection, distances to the leaf centroids) folded into one matrix product "
+            f"(batch {B}, ms), against the p = 4 GoE Oracle on the same images:", '',
+            '| GoE Oracle | router | folded router | encoder alone | router / GoE Oracle | folded / GoE Oracle | encoder / GoE Oracle |',
+            '|---:|---:|---:|---:|---:|---:|---:|',
+            f"| {t['oracle']:.2f} | {t['router']:.2f} | {t['folded']:.2f} ({t['folded'] / t['router']:.2f}x) | {t['encoder']:.2f} | "
+            f"{t['router'] / t['oracle']:.0%} | {t['folded'] / t['oracle']:.0%} | {t['encoder'] / t['oracle']:.0%} |", '',
+            'Paths the folded router changes (it rounds differently): ' + ', '.join(f"{d} of {n:,} {k} images" for k, (n, d) in differ.items()) + '.']
+
 def routing(threads=2, B=1024):
-    "Sections 7-8, written to bench/profile_routing_cpu.md."
+    "Sections 7-9, written to bench/profile_routing_cpu.md."
     torch.set_num_threads(threads); assert reuse_freed_memory()
     md = [f"CPU ({platform.machine()}), {threads} threads, torch {torch.__version__}, freed memory reused. Medians of alternating rounds."]
-    md += schedule_rows() + latent_router_rows(B)
+    md += schedule_rows() + latent_router_rows(B) + folded_router_rows(B)
     out = Path(__file__).resolve().parent/'profile_routing_cpu.md'
     out.write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
@@ -215,6 +254,6 @@ def main(threads=2, p=16, B=1024):
 if __name__ == '__main__':
     import argparse
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--only', choices=['routing'], help='run sections 7-8 only')
+    ap.add_argument('--only', choices=['routing'], help='run sections 7-9 only')
     if ap.parse_args().only != 'routing': main()
     routing()
