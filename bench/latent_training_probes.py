@@ -106,6 +106,8 @@ def hard_em(task, data, run_dir, p):
 def probe(run, p, exp, qs):
     torch.set_num_threads(1)
     task, run_dir = rotated_mnist, Path(exp)/f'run_{run}'
+    missing = [f for f in ('latent_router.pt', f'goe_latent_p{p}.json', f'goe_latent_p{p}.pt') if not (run_dir/f).exists()]
+    if missing: sys.exit(f"{run_dir} has no {', '.join(missing)}: run `goe-train-mnist --num_runs {run + 1}` first (the probe reuses the run's router)")
     data = task.datasets(None)
     rec = json.loads((run_dir/f'goe_latent_p{p}.json').read_text())
     seed = rec['seed']; t0 = time.time()
@@ -136,6 +138,7 @@ def main():
             procs[r] = subprocess.Popen(cmd(r), stdout=subprocess.PIPE, text=True)
         for k, pr in procs.items(): outs[k] = pr.communicate()[0]
         for r in runs: print(outs[r].strip(), flush=True)
+        if any(not o.strip() for o in outs.values()): sys.exit('a run of the probe failed: see its error above')
         return
     for r in runs: print(json.dumps(probe(r, args.width, args.exp, qs)), flush=True)
 

@@ -17,7 +17,7 @@
 7. The routing schedule at batch 64 (p = 4 GoE Oracle, inference mode): the whole forward against the same experts run on the
    same sorted chunks with the schedule (router, checks, sort, runs) computed beforehand; the same outputs.
 8. The Latent router at batch 1,024 (the shipped `checkpoints/rotated_mnist/goe_latent_p4.pt`): the whole router, its time per
-   encoder module, and the encoder with its ReLUs and residual add fused into oneDNN convolutions
+   encoder module, and the encoder with its ReLUs (and residual adds) fused into oneDNN convolutions
    (`torch.ops.mkldnn._convolution_pointwise`: the same bits) or in channels-last layout (other bits).
 9. The same router with its linear tail folded: the conv to the code, the projection and the squared distances to the leaf
    centroids are affine in the encoder's output (up to each row's own constant, which cannot change its nearest leaf), so the
@@ -108,14 +108,16 @@ def latent_router_rows(B=1024):
     root = Path(__file__).resolve().parent.parent
     m = load_model(root/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
     r, e = m.router, m.router.encoder
-    pool, c1, relu, c2, stack = e; (layer, last_relu) = stack; rc1, rc2 = layer.block[1], layer.block[3]; pq = r.pre_quant
-    assert len(stack) == 2 and isinstance(last_relu, torch.nn.ReLU), 'expects the default router VQ-VAE (one residual layer)'
+    pool, c1, relu, c2, stack = e; res = list(stack)[:-1]; pq = r.pre_quant             # the encoder: pool, conv, ReLU, conv, residual layers + ReLU
+    assert isinstance(list(stack)[-1], torch.nn.ReLU), 'expects the router VQ-VAE of goe.experiment.LATENT_VQ'
     op = torch.ops.mkldnn._convolution_pointwise
     conv = lambda h, c, post: op(h, c.weight, c.bias, c.padding, c.stride, c.dilation, 1, post, [], '')
-    def fused(h):          # conv+ReLU, conv, ReLU, conv+ReLU, conv + residual add + ReLU, pre_quant: the encoder's order of operations
-        h = conv(conv(h, c1, 'relu'), c2, 'none')
-        t = conv(h.relu(), rc1, 'relu')
-        h = torch.ops.mkldnn._convolution_pointwise(t, h, rc2.weight, None, rc2.padding, rc2.stride, rc2.dilation, 1, 'add', None, 'relu', [], '')
+    def fused(h):          # the encoder's order of operations, each ReLU and residual add fused into the convolution before it
+        h = conv(conv(h, c1, 'relu'), c2, 'none' if res else 'relu')
+        for i, layer in enumerate(res):
+            rc1, rc2 = layer.block[1], layer.block[3]
+            t = conv(h.relu(), rc1, 'relu')
+            h = op(t, h, rc2.weight, None, rc2.padding, rc2.stride, rc2.dilation, 1, 'add', None, 'relu' if i == len(res) - 1 else 'none', [], '')
         return conv(h, pq, 'none')
     plain = torch.nn.Sequential(c1, relu, c2, stack, pq)
     cl = copy.deepcopy(plain).to(memory_format=torch.channels_last)
@@ -131,10 +133,12 @@ def latent_router_rows(B=1024):
         cl_diff = (plain(h0) - cl(h0.contiguous(memory_format=torch.channels_last))).abs().max().item()
         t = alternating(dict(router=lambda: r(x), **{str(i): (lambda mod=mod, h=h: mod(h)) for i, (mod, h) in enumerate(zip(mods, ins))},
                              plain=lambda: plain(h0), fused=lambda: fused(h0), channels_last=lambda: cl(h0.contiguous(memory_format=torch.channels_last))), rounds=9)
-    names = ['encoder: 2x2 average pool', 'encoder: conv 4x4 stride 2 (1 -> 4)', 'encoder: ReLU', 'encoder: conv 3x3 (4 -> 4)', 'encoder: residual layer (ReLU, conv 3x3, ReLU, conv 1x1, add) + ReLU', 'conv 1x1 to the code (4 -> 4)']
+    ch = lambda c: f'{c.in_channels} -> {c.out_channels}'
+    names = [f'encoder: {pool.kernel_size}x{pool.kernel_size} average pool', f'encoder: conv 4x4 stride 2 ({ch(c1)})', 'encoder: ReLU', f'encoder: conv 3x3 ({ch(c2)})',
+             f'encoder: {len(res)} residual layer(s) (ReLU, conv 3x3, ReLU, conv 1x1, add) + ReLU' if res else 'encoder: ReLU (no residual layer)', f'conv 1x1 to the code ({ch(pq)})']
     return ['', f"The Latent router at batch {B} (the shipped p = 4 GoE Latent), ms: the whole router (encoder, conv to the code, projection, nearest leaf), and its encoder module by module:", '',
             '| part | ms |', '|---|---:|', f"| whole router | {t['router']:.3f} |"] + [f"| {n} | {t[str(i)]:.3f} |" for i, n in enumerate(names)] + [
-            '', 'The encoder after the pool, ms: module by module, with the ReLUs and the residual add fused into the oneDNN convolutions (identical outputs), '
+            '', 'The encoder after the pool, ms: module by module, with its ReLUs (and residual adds) fused into the oneDNN convolutions (identical outputs), '
             f'and in channels-last layout (outputs differ by up to {cl_diff:.1e}):', '',
             '| module by module | fused | channels-last |', '|---:|---:|---:|',
             f"| {t['plain']:.2f} | {t['fused']:.2f} ({t['fused'] / t['plain']:.2f}x) | {t['channels_last']:.2f} ({t['channels_last'] / t['plain']:.2f}x) |"]
