@@ -31,8 +31,8 @@ __all__ = ['TASK_MODULES', 'LATENT_VQ', 'LATENT_ROUTER', 'TRAINED', 'RANDOM_OF',
            'Task', 'get_task', 'build_model', 'model_config', 'load_model', 'expand_models', 'parse_models',
            'record_path', 'run_complete', 'ForeachAdam', 'BatchDL', 'loader', 'make_dls', 'TrainingDiverged',
            'train_model', 'evaluate', 'warm_start', 'train_routed', 'dataset_tensors', 'router_quality',
-           'fit_latent_router', 'leaf_samples_figure', 'run_one', 'check_args', 'run_experiment', 'records_frame',
-           'summarize', 'format_summary', 'train_command']
+           'load_fitted_router', 'fit_latent_router', 'leaf_samples_figure', 'run_one', 'check_args', 'run_experiment',
+           'records_frame', 'summarize', 'format_summary', 'train_command']
 
 # %% ../nbs/03a_experiment.ipynb #c006
 TASK_MODULES = {'rotated_mnist': 'goe.mnist', 'celeba': 'goe.celeba'}   # where the built-in tasks are defined
@@ -258,13 +258,30 @@ def router_quality(router:Router, x, groups) -> dict:
     return dict(ari=float(adjusted_rand_score(g, leaf)), nmi=float(normalized_mutual_info_score(g, leaf)),
                 leaf_sizes=np.bincount(leaf).tolist(), group_by_leaf=table.tolist())
 
+def _listed(v): return list(v) if isinstance(v, (tuple, list)) else v
+
+def load_fitted_router(task:Task, run_dir) -> dict|None:
+    "The checkpoint of a run's fitted Latent router (`None` if there is none yet); refused if `task` asks for another router."
+    path = Path(run_dir)/'latent_router.pt'
+    if not path.exists(): return None
+    ck = load_checkpoint(path, expect=dict(task=task.name, depth=task.depth(), branching=task.branching))
+    cfg, rc = ck['config'], task.router
+    diffs = [f"vq {k}={_listed(cfg['vq'].get(k))!r} (asked: {_listed(v)!r})" for k, v in task.vq.items() if _listed(cfg['vq'].get(k)) != _listed(v)]
+    was = dict(refine=cfg.get('refine'), latent=cfg.get('latent', 'quantised'))       # routers saved before `latent` existed read the codes
+    diffs += [f"{k}={v!r} (asked: {rc.get(k)!r})" for k, v in was.items() if v != rc.get(k)]
+    fitted = cfg.get('fit', {}).get('config', {})
+    diffs += [f"{k}={fitted.get(k)!r} (asked: {v!r})" for k, v in rc.items() if k not in ('refine', 'latent') and fitted.get(k) != v]
+    if diffs: raise GoeError(f"{path} was fitted with other Latent router settings ({'; '.join(diffs)}): "
+                             "use another --experiment_name, or delete it and the run's goe_latent records to refit")
+    return ck
+
 def fit_latent_router(task:Task, data, run_dir, seed:int, vq_epochs:int=5, device=None):
     "The run's Latent router: load `latent_router.pt`, or train the VQ-VAE and fit the cluster tree on the training set."
     train_ds, test_ds, info = data
     path = Path(run_dir)/'latent_router.pt'
     depth = task.depth()
-    if path.exists():
-        ck = load_checkpoint(path, expect=dict(task=task.name, depth=depth, branching=task.branching))
+    ck = load_fitted_router(task, run_dir)
+    if ck is not None:
         cfg = ck['config']
         router = LatentRouter(VQVAE(**dict(cfg['vq'], size=tuple(cfg['vq']['size']))), depth, task.branching, cfg['refine'], cfg.get('latent', 'quantised'))
         router.load_state_dict(ck['state_dict'])
@@ -365,6 +382,7 @@ def run_experiment(task:Task, experiment_name:str='demo', models=DEFAULT_MODELS,
     for run in range(first_run, first_run + num_runs):
         run_dir = exp_dir/f'run_{run}'
         clean_stale(run_dir)                    # temporary files of a writer killed mid-write
+        if any(m.startswith('goe_latent') for m in ms): load_fitted_router(task, run_dir)   # finished records of another router are not reused
         for p in ps:
             for m in ms:
                 rec = read_record(record_path(run_dir, m, p))
@@ -409,7 +427,7 @@ def format_summary(s:pd.DataFrame) -> str:
         lines.append(f'| {r.model} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
     return '\n'.join(lines)
 
-# %% ../nbs/03a_experiment.ipynb #c041
+# %% ../nbs/03a_experiment.ipynb #c044
 def train_command(task:Task, notebook:str, experiment_name:str, num_workers:int, num_epochs:int, num_runs:int, widths:str,
                   models:str, seed:int, bs:int, lr:float, data_root, out_dir, device, vq_epochs:int, jobs:int, direct:bool,
                   warm:float=WARM, check_data:Callable|None=None, nb_params:dict|None=None) -> pd.DataFrame:
@@ -427,6 +445,8 @@ def train_command(task:Task, notebook:str, experiment_name:str, num_workers:int,
                       num_runs=1, seed=seed, bs=bs, lr=lr, num_workers=num_workers, vq_epochs=vq_epochs, warm=warm,
                       data_root=str(Path(data_root).resolve()) if data_root else None, out_dir=str(Path(out_dir).resolve()))
         params.update(nb_params or {})              # the task notebook's own parameters (e.g. CelebA's size)
+        if any(m.startswith('goe_latent') for m in expand_models(ms)):       # complete runs are skipped below: check their routers now
+            for i in range(num_runs): load_fitted_router(task, exp_dir/f'run_{i}')
         nb = Path(__file__).resolve().parent.parent/'nbs'/notebook
         res = run_batch(nb, ['goe.experiment', getattr(task.datasets, '__module__', None) or 'goe.experiment'], exp_dir, num_runs, params,
                         lambda i: run_complete(exp_dir/f'run_{i}', ms, ps), jobs=jobs)
