@@ -15,9 +15,9 @@ for scoring only, never for routing or training):
   leaf centroids are refitted to those leaves; the GoE's test accuracy with the refitted router, and the share of training
   images whose leaf changed.
 """
-import argparse, copy, json, os, subprocess, sys, time
+import argparse, copy, json, subprocess, sys, time
 from pathlib import Path
-import numpy as np, torch, torch.nn.functional as F
+import torch
 from torch import nn
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
@@ -27,7 +27,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.tracker import TerminateOnNaNCallback
 from fastai.metrics import accuracy
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from router_probes import leaf_losses, hard_em_step       # bench/ is on the path when this script runs
 from goe.core import seed_everything
 from goe.mnist import rotated_mnist
 
@@ -93,12 +93,10 @@ def hard_em(task, data, run_dir, p):
     model = E.load_model(Path(run_dir)/f'goe_latent_p{p}.pt', task).eval(); router, graph = model.router, model.graph
     dl = E.make_dls(train_ds, test_ds, 64, 0, None).valid
     x, _, y = E.dataset_tensors(train_ds)
-    with torch.no_grad():
-        lat, leaf = router.latent(x).double().numpy(), router.leaf(x).numpy()
-        loss = torch.stack([F.cross_entropy(graph(x, q.expand(len(x), -1)), y, reduction='none') for q in router.leaf_paths], 1).numpy()
-    logp = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto').fit(lat, leaf).predict_log_proba(lat)
+    with torch.no_grad(): lat, leaf = router.latent(x).double().numpy(), router.leaf(x).numpy()
+    loss = leaf_losses(graph, router.leaf_paths, x, y)
     out = {}
-    for name, new in dict(loss=(-loss).argmax(1), prior=(logp - loss).argmax(1)).items():
+    for name, new in dict(loss=(-loss).argmax(1), prior=hard_em_step(lat, leaf, loss)).items():
         model.router = refit_router(router, lat, new)
         out[f'hard_em_{name}'] = dict(acc=E.evaluate(model, dl, len(task.group_names))['accuracy'], changed=float((new != leaf).mean()))
     return out

@@ -101,12 +101,19 @@ def schedule_rows():
             '| whole forward | experts on prepared chunks | schedule | schedule / whole |', '|---:|---:|---:|---:|',
             f"| {t['whole']:.2f} | {t['chunks']:.2f} | {t['whole'] - t['chunks']:.2f} | {(t['whole'] - t['chunks']) / t['whole']:.0%} |"]
 
-def latent_router_rows(B=1024):
-    "The shipped Latent router at batch `B`: per encoder module, whole router vs the experts, and fused / channels-last encoders."
-    import copy
+def shipped_latent(B=1024):
+    "The shipped p = 4 GoE Latent, the embedded train/test datasets, and `B` test digits of all groups (spread over the leaves) with their groups."
     from goe.experiment import load_model
-    root = Path(__file__).resolve().parent.parent
-    m = load_model(root/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
+    from goe.mnist import rotated_mnist_datasets
+    m = load_model(Path(__file__).resolve().parent.parent/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
+    tr, te, _ = rotated_mnist_datasets()
+    x, g, _ = te.get_batch(torch.randperm(len(te), generator=torch.Generator().manual_seed(0))[:B])
+    return m, tr, te, x, g
+
+def latent_router_rows(m, x):
+    "Section 8: the Latent router of `m` on the batch `x`: per encoder module, and fused / channels-last encoders."
+    import copy
+    B = len(x)
     r, e = m.router, m.router.encoder
     pool, c1, relu, c2, stack = e; res = list(stack)[:-1]; pq = r.pre_quant             # the encoder: pool, conv, ReLU, conv, residual layers + ReLU
     assert isinstance(list(stack)[-1], torch.nn.ReLU), 'expects the router VQ-VAE of goe.experiment.LATENT_VQ'
@@ -121,9 +128,6 @@ def latent_router_rows(B=1024):
         return conv(h, pq, 'none')
     plain = torch.nn.Sequential(c1, relu, c2, stack, pq)
     cl = copy.deepcopy(plain).to(memory_format=torch.channels_last)
-    from goe.mnist import rotated_mnist_datasets
-    test = rotated_mnist_datasets()[1]
-    x = test.get_batch(torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:B])[0]   # test digits of all groups: spread over the leaves
     mods = [pool, c1, relu, c2, stack, pq]
     with torch.inference_mode():             # as the benchmark times inference
         ins = [x]
@@ -145,6 +149,7 @@ def latent_router_rows(B=1024):
 
 def fold_tail(r):
     "Weights `[C*H*W, leaves]` and bias `[leaves]` such that `encoder(x).flatten(1) @ W + b` + a per-row constant are `r`'s squared leaf distances."
+    assert r.refine and r.latent_kind == 'pre_quant', 'folds the default router (a projection of the encoder output before quantisation)'
     Wq, bq = r.pre_quant.weight.double()[:, :, 0, 0], r.pre_quant.bias.double()
     U = r.proj.double() @ r.leaf_centroids.double().t()                      # [code dim * H * W, leaves]
     U3 = U.reshape(Wq.shape[0], -1, U.shape[1])                               # [code dim, H * W, leaves]
@@ -152,23 +157,19 @@ def fold_tail(r):
     const = (bq[:, None, None] * U3).sum((0, 1)) - r.shift.double() @ U
     return (-2 * V).float(), ((r.leaf_centroids.double() ** 2).sum(1) - 2 * const).float()
 
-def folded_router_rows(B=1024):
-    "Section 9: the Latent router with its linear tail folded into one matrix product, against the router and GoE Oracle."
-    from goe.experiment import load_model, dataset_tensors
-    from goe.mnist import rotated_mnist_datasets, rotated_mnist
+def folded_router_rows(m, tr, te, x, g):
+    "Section 9: the Latent router of `m` with its linear tail folded into one matrix product, against the router and GoE Oracle on `x`."
+    from goe.experiment import dataset_tensors
+    from goe.mnist import rotated_mnist
     from goe.router import OracleRouter
-    root = Path(__file__).resolve().parent.parent
-    m = load_model(root/'checkpoints'/'rotated_mnist'/'goe_latent_p4.pt', 'rotated_mnist').eval()
-    r = m.router; W, b = fold_tail(r)
+    B, r = len(x), m.router; W, b = fold_tail(r)
     oracle = Routed(OracleRouter(rotated_mnist.oracle_table()), m.graph).eval()
     folded = lambda x: r.leaf_paths[torch.addmm(b, r.encoder(x).flatten(1), W).argmin(1)]
-    tr, te, _ = rotated_mnist_datasets()
     differ = {}
     with torch.inference_mode():
         for name, ds in (('training', tr), ('test', te)):
-            x = dataset_tensors(ds)[0]
-            differ[name] = (len(x), sum(int((r(c) != folded(c)).any(1).sum()) for c in x.split(B)))
-        x, g, _ = te.get_batch(torch.randperm(len(te), generator=torch.Generator().manual_seed(0))[:B])
+            xs = dataset_tensors(ds)[0]
+            differ[name] = (len(xs), sum(int((r(c) != folded(c)).any(1).sum()) for c in xs.split(B)))
         t = alternating(dict(oracle=lambda: oracle(x, g), router=lambda: r(x), folded=lambda: folded(x), encoder=lambda: r.encoder(x)), rounds=9)
     return ['', f"The same router with its linear tail (conv to the code, projection, distances to the leaf centroids) folded into one matrix product "
             f"(batch {B}, ms), against the p = 4 GoE Oracle on the same images:", '',
@@ -182,7 +183,8 @@ def routing(threads=2, B=1024):
     "Sections 7-9, written to bench/profile_routing_cpu.md."
     torch.set_num_threads(threads); assert reuse_freed_memory()
     md = [f"CPU ({platform.machine()}), {threads} threads, torch {torch.__version__}, freed memory reused. Medians of alternating rounds."]
-    md += schedule_rows() + latent_router_rows(B) + folded_router_rows(B)
+    m, tr, te, x, g = shipped_latent(B)
+    md += schedule_rows() + latent_router_rows(m, x) + folded_router_rows(m, tr, te, x, g)
     out = Path(__file__).resolve().parent/'profile_routing_cpu.md'
     out.write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 

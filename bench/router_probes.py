@@ -16,7 +16,7 @@ run, all 16,000 training images), with the teacher settings given, then reports 
   with), or on the cross-validated discriminant's own predictions; the kept ids' accuracy and the router's on test.
 About 8 minutes on one CPU thread.
 """
-import argparse, json, sys, time
+import argparse, json, time
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
@@ -59,6 +59,15 @@ def filtered(L, a, Lt, g, gt):
     out['relabel'] = dict(ids_acc=match_acc(pr.argmax(1), g), lda_test_acc=match_acc(lda().fit(L, pr.argmax(1)).predict(Lt), gt))
     return out
 
+def leaf_losses(graph, paths, x, y):
+    "Cross-entropy of every image `x` (labels `y`) down each of `paths` through `graph`: `[n, len(paths)]`."
+    with torch.no_grad():
+        return torch.stack([F.cross_entropy(graph(x, q.expand(len(x), -1)), torch.as_tensor(y), reduction='none') for q in paths], 1).numpy()
+
+def hard_em_step(L, leaf, losses):
+    "Each image to the leaf of lowest loss minus the router's log-probability (a discriminant of latents `L` fitted to the router's `leaf`)."
+    return (LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto').fit(L, leaf).predict_log_proba(L) - losses).argmax(1)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--run', type=int, default=0); ap.add_argument('--exp', default=str(root/'experiments'/'demo'))
@@ -78,10 +87,8 @@ def main():
     with torch.no_grad():
         L, Lt = router.latent(x).double().numpy(), router.latent(xt).double().numpy()
         leaf = router.leaf(x).numpy()
-        losses = torch.stack([F.cross_entropy(graph(x, graph.paths[j].expand(len(x), -1)), torch.as_tensor(y), reduction='none')
-                              for j in range(len(graph.paths))], 1).numpy()
+    em = hard_em_step(L, leaf, leaf_losses(graph, graph.paths, x, y))
     lda = LinearDiscriminantAnalysis(solver='eigen', shrinkage='auto')
-    em = (lda.fit(L, leaf).predict_log_proba(L) - losses).argmax(1)
     cross, loco = agreement(x, y, a)
     out = dict(run=args.run, teacher_epochs=args.teacher_epochs, teacher_width=args.teacher_width,
                ids_acc=match_acc(a, g), lda_test_acc=match_acc(lda.fit(L, a).predict(Lt), gt), mlp_test_acc=heads(L, a, Lt, gt, args.run),
