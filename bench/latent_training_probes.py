@@ -59,11 +59,12 @@ class Boundary(Callback):
             self.learn.yb = (torch.cat([y, y[low]]),)
         else: self.learn.xb = (x, self.r.leaf_paths[torch.where(low & (torch.rand(len(x)) < 0.5), second, best)])
 
-def retrain(task, data, run_dir, seed, p, epochs=15, lr=3e-3, bs=64, boundary=None):
-    "Train a GoE Latent as `run_one` does (the same RNG calls in the same order); `boundary=(q, mode)` adds the `Boundary` callback."
+def retrain(task, data, run_dir, seed, p, epochs=15, lr=3e-3, bs=64, boundary=None, swap_router=None):
+    "Train a GoE Latent as `run_one` does (the same RNG calls in the same order); `boundary=(q, mode)` adds the `Boundary` callback, `swap_router(router)` gives the router to use instead."
     train_ds, test_ds, _ = data
     seed_everything(seed); dls = E.make_dls(train_ds, test_ds, bs, 0, None)
     router, _ = E.fit_latent_router(task, data, run_dir, seed)
+    if swap_router: router = swap_router(router)
     seed_everything(seed); model = E.build_model(task, 'goe_latent', p, router=router)
     n_warm = int(round(E.WARM * epochs))
     dense = E.build_model(task, 'ref_sqb', p); E.train_model(dense, dls, n_warm, lr); E.warm_start(model.graph, dense.graph)
@@ -118,6 +119,18 @@ def probe(run, p, exp, qs):
     out.update(hard_em(task, data, run_dir, p)); out['seconds'] = round(time.time() - t0)
     return out
 
+def in_processes(cmd, keys, jobs):
+    "Run `cmd(key)` for each of `keys`, `jobs` processes at a time, and print their outputs in the order of `keys`."
+    procs, outs = {}, {}
+    for k in keys:
+        while len(procs) >= jobs:
+            for d in [d for d, pr in procs.items() if pr.poll() is not None]: outs[d] = procs.pop(d).communicate()[0]
+            time.sleep(0.5)
+        procs[k] = subprocess.Popen(cmd(k), stdout=subprocess.PIPE, text=True)
+    for k, pr in procs.items(): outs[k] = pr.communicate()[0]
+    for k in keys: print(outs[k].strip(), flush=True)
+    if any(not o.strip() for o in outs.values()): sys.exit('a run of the probe failed: see its error above')
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--runs', default='0,1,2'); ap.add_argument('--width', type=int, default=4)
@@ -126,18 +139,7 @@ def main():
     args = ap.parse_args()
     runs, qs = [int(r) for r in args.runs.split(',')], [float(q) for q in args.q.split(',')]
     if len(runs) > 1 and args.jobs > 1:          # one process per run, `jobs` at a time, lines printed in run order
-        cmd = lambda r: [sys.executable, __file__, '--runs', str(r), '--width', str(args.width), '--exp', args.exp, '--q', args.q, '--jobs', '1']
-        procs, outs = {}, {}
-        for r in runs:
-            while len(procs) >= args.jobs:
-                done = [k for k, pr in procs.items() if pr.poll() is not None]
-                for k in done: outs[k] = procs.pop(k).communicate()[0]
-                time.sleep(0.5)
-            procs[r] = subprocess.Popen(cmd(r), stdout=subprocess.PIPE, text=True)
-        for k, pr in procs.items(): outs[k] = pr.communicate()[0]
-        for r in runs: print(outs[r].strip(), flush=True)
-        if any(not o.strip() for o in outs.values()): sys.exit('a run of the probe failed: see its error above')
-        return
+        return in_processes(lambda r: [sys.executable, __file__, '--runs', str(r), '--width', str(args.width), '--exp', args.exp, '--q', args.q, '--jobs', '1'], runs, args.jobs)
     for r in runs: print(json.dumps(probe(r, args.width, args.exp, qs)), flush=True)
 
 if __name__ == '__main__': main()
