@@ -46,6 +46,7 @@ def probe(run, p, exp):
         leaf_of = torch.stack([torch.bincount(leaf[g == k], minlength=len(r.leaf_paths)) for k in range(len(task.group_names))]).argmax(1)
         right = leaf_of[gt]; routed = r.leaf(xt)
         at_right = torch.cat([model.graph(xt[i:i + 2048], r.leaf_paths[right[i:i + 2048]]).argmax(1) for i in range(0, len(xt), 2048)])
+    if len(set(leaf_of.tolist())) < len(leaf_of): sys.exit(f"run {run}'s router sends two groups mostly to one leaf ({leaf_of.tolist()}): the groups cannot be named by leaves, so there is no upper bound to probe")
     true_leaf = leaf_of[g].numpy()
     routers = dict(linear_true=lambda r: refit_router(r, lat, true_leaf),
                    head_true=lambda r: HeadRouter(r, MLPClassifier((16,), max_iter=300, early_stopping=True, random_state=0).fit(lat, true_leaf)))
