@@ -19,7 +19,6 @@ import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
-from sklearn.neural_network import MLPClassifier
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
 import goe.experiment as E                     # before fastai's submodules: it imports them in the order fastai needs
@@ -27,7 +26,7 @@ import goe.router as R
 from goe.mnist import rotated_mnist
 from latent_training_probes import retrain, refit_router, in_processes     # bench/ is on the path when this script runs
 from router_probes import match_acc
-from router_upper_bounds import HeadRouter
+from router_upper_bounds import head_router, group_leaves
 
 def cross_fitted(fit, score, n, seed):
     "Scores `[n, ...]` from two halves: each half scored by `score(model, half)` of a model `fit(other half, seed)`."
@@ -71,16 +70,12 @@ def probe(run, exp, widths, lam, iters):
     out = dict(run=run, lam=lam, ids_right=[match_acc(start, g)], changed=[])
     def log(it, a, ch): out['ids_right'].append(match_acc(a, g)); out['changed'].append(float(ch))
     ids = expert_feedback(x, y, start, len(router.leaf_paths), lam, iters, seed=seed, log=log)
-    routers = dict(linear=lambda r: refit_router(r, lat, ids),
-                   head=lambda r: HeadRouter(r, MLPClassifier((16,), max_iter=300, early_stopping=True, random_state=0).fit(lat, ids)))
-    leaf_of = lambda leaf: np.stack([np.bincount(leaf[g == k], minlength=len(router.leaf_paths)) for k in range(len(task.group_names))]).argmax(1)
-    for name, make in routers.items():
-        r = make(router)
-        with torch.no_grad(): out[f'{name}_routed_right'] = float((r.leaf(xt).numpy() == leaf_of(r.leaf(x).numpy())[gt]).mean())
+    for name, r in dict(linear=refit_router(router, lat, ids), head=head_router(router, lat, ids)).items():
+        with torch.no_grad(): out[f'{name}_routed_right'] = float((r.leaf(xt).numpy() == group_leaves(r.leaf(x).numpy(), g, len(router.leaf_paths), len(task.group_names))[gt]).mean())
         for p in widths:
             rl, ro = recs[p]['goe_latent'], recs[p]['goe_oracle']
             acc = retrain(task, data, run_dir, seed, p, rl['epochs'], rl['lr'], rl['bs'], swap_router=lambda _, r=r: r)
-            out[f'p{p}'] = dict(out.get(f'p{p}', {}), recorded=rl['accuracy'], oracle=ro['accuracy'], **{name: acc})
+            out.setdefault(f'p{p}', dict(recorded=rl['accuracy'], oracle=ro['accuracy']))[name] = acc
     out['seconds'] = round(time.time() - t0)
     return out
 

@@ -32,6 +32,14 @@ class HeadRouter(Router):
     def forward(self, x, meta=None): return self.r.leaf_paths[self.leaf(x)]
     def valid_paths(self): return self.r.leaf_paths
 
+def head_router(r, lat, leaf, hidden=16):
+    "A `HeadRouter` on `r` whose head (one hidden layer, as `04_mnist`'s diagnosis fits it) is fitted to `leaf` on latents `lat`."
+    return HeadRouter(r, MLPClassifier((hidden,), max_iter=300, early_stopping=True, random_state=0).fit(lat, leaf))
+
+def group_leaves(leaf, g, n_leaves, n_groups):
+    "The leaf each group's images (`g`, numpy) are most often sent to (`leaf`, numpy): `[n_groups]`."
+    return np.stack([np.bincount(leaf[g == k], minlength=n_leaves) for k in range(n_groups)]).argmax(1)
+
 def probe(run, p, exp):
     torch.set_num_threads(1)
     task, run_dir = rotated_mnist, Path(exp)/f'run_{run}'
@@ -39,28 +47,23 @@ def probe(run, p, exp):
     if missing: sys.exit(f"{run_dir} has no {', '.join(missing)}: run `goe-train-mnist --num_runs {run + 1}` first (the probe reuses the run's records)")
     data = task.datasets(None); t0 = time.time()
     rec = json.loads((run_dir/f'goe_latent_p{p}.json').read_text())
-    x, g, _ = E.dataset_tensors(data[0]); xt, gt, yt = E.dataset_tensors(data[1])
+    x, g, _ = E.dataset_tensors(data[0]); xt, gt, yt = E.dataset_tensors(data[1]); g, gt = g.numpy(), gt.numpy()
     model = E.load_model(run_dir/f'goe_latent_p{p}.pt', task).eval(); r = model.router
-    with torch.no_grad():
-        leaf, lat = r.leaf(x), r.latent(x).double().numpy()
-        leaf_of = torch.stack([torch.bincount(leaf[g == k], minlength=len(r.leaf_paths)) for k in range(len(task.group_names))]).argmax(1)
-        right = leaf_of[gt]; routed = r.leaf(xt)
-        at_right = torch.cat([model.graph(xt[i:i + 2048], r.leaf_paths[right[i:i + 2048]]).argmax(1) for i in range(0, len(xt), 2048)])
+    with torch.no_grad(): leaf, lat = r.leaf(x).numpy(), r.latent(x).double().numpy()
+    leaf_of = group_leaves(leaf, g, len(r.leaf_paths), len(task.group_names))
     if len(set(leaf_of.tolist())) < len(leaf_of): sys.exit(f"run {run}'s router sends two groups mostly to one leaf ({leaf_of.tolist()}): the groups cannot be named by leaves, so there is no upper bound to probe")
-    true_leaf = leaf_of[g].numpy()
-    routers = dict(linear_true=lambda r: refit_router(r, lat, true_leaf),
-                   head_true=lambda r: HeadRouter(r, MLPClassifier((16,), max_iter=300, early_stopping=True, random_state=0).fit(lat, true_leaf)))
+    right = torch.as_tensor(leaf_of[gt]); true_leaf = leaf_of[g]
+    with torch.no_grad():
+        at_right = torch.cat([model.graph(xt[i:i + 2048], r.leaf_paths[right[i:i + 2048]]).argmax(1) for i in range(0, len(xt), 2048)])
+        routed = r.leaf(xt)
     args = (task, data, run_dir, rec['seed'], p, rec['epochs'], rec['lr'], rec['bs'])
     out = dict(run=run, width=p, recorded=rec['accuracy'], as_recorded=retrain(*args),
                oracle=json.loads((run_dir/f'goe_oracle_p{p}.json').read_text())['accuracy'],
                right_leaf=(at_right == yt).float().mean().item(), routed_right=(routed == right).float().mean().item())
     out['reproduces'] = out['as_recorded'] == out['recorded']     # else the code or data differ from the run's: the comparisons below mean little
-    for name, make in routers.items():
-        made = {}
-        def swap(r, make=make): made['r'] = make(r); return made['r']
-        acc = retrain(*args, swap_router=swap)
-        with torch.no_grad(): rr = (made['r'].leaf(xt) == right).float().mean().item()
-        out[name] = dict(acc=acc, routed_right=rr)
+    for name, made in dict(linear_true=refit_router(r, lat, true_leaf), head_true=head_router(r, lat, true_leaf)).items():
+        with torch.no_grad(): rr = (made.leaf(xt) == right).float().mean().item()
+        out[name] = dict(acc=retrain(*args, swap_router=lambda _, made=made: made), routed_right=rr)
     out['seconds'] = round(time.time() - t0)
     return out
 
