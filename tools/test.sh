@@ -16,6 +16,18 @@ total=$(grep -o 'Starting [^[:space:]]*\.ipynb' "$log" | wc -l)   # occurrences,
 failed=$(sed -n '/Tests Failed On The Following Notebooks/,$p' "$log" | grep -c '\.ipynb$')
 rm -f "$log"
 if [ "$total" -eq 0 ]; then echo "0 passed, 1 failed"; exit 1; fi
+# GOE_TEST_WHEEL=1 (CI sets it): build the wheel, install it into a fresh venv outside the checkout, and run a short
+# goe-train-mnist there (the installed package alone must run the commands), counted as one more item.
+if [ "${GOE_TEST_WHEEL:-0}" = 1 ]; then
+  total=$((total + 1)); t0=$(date +%s); w=$(mktemp -d)
+  echo "wheel: pip wheel, a fresh venv in $w, goe-train-mnist --num_epochs 1 there"
+  if python -m pip wheel -q --no-deps -w "$w/dist" . && python -m venv "$w/venv" && "$w/venv/bin/pip" install -q "$w"/dist/goe-*.whl \
+     && (cd "$w" && env -u PYTHONPATH "$w/venv/bin/goe-train-mnist" --experiment_name wheel --num_epochs 1 --widths 2 --routers fixed,oracle --out_dir "$w/exp") \
+     && [ -f "$w/exp/wheel/run_0/oracle_w2.json" ] && [ -f "$w/exp/wheel/run_0/experiment.ipynb" ]
+  then echo "wheel: passed in $(( $(date +%s) - t0 ))s"
+  else echo "wheel: FAILED after $(( $(date +%s) - t0 ))s"; failed=$((failed + 1)); [ "$rc" -ne 0 ] || rc=1; fi
+  rm -rf "$w"
+fi
 # GOE_TEST_DOCS=1 (CI sets it): also build the docs site and check it in headless Chromium, counted as one more item.
 # It installs Debian's chromium and chromium-driver with apt-get when they are missing.
 if [ "${GOE_TEST_DOCS:-0}" = 1 ]; then
