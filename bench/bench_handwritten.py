@@ -3,7 +3,7 @@
     python bench/bench_handwritten.py                # CPU, 2 threads -> bench/handwritten_cpu.md
     python bench/bench_handwritten.py --threads 1
 1. The optimiser: a training epoch of Ref SqB and GoE Oracle (width 4, embedded Rotated MNIST, batch 64) with torch's
-   AdamW (foreach, through fastai's OptimWrapper: what goe uses), torch's fused AdamW, fastai's own Adam, and the
+   fused AdamW (through fastai's OptimWrapper: what goe uses), torch's foreach AdamW, fastai's own Adam, and the
    hand-written `ForeachAdam` of goe 0.1 (copied below as the reference), epochs interleaved, median of 3 each.
 2. `FastAvgPool2d` (the Latent router's 2x2 input pooling) against `nn.AvgPool2d` at batch 1,024 on 28x28 images, and
    the whole Latent router's encoder with each.
@@ -73,8 +73,8 @@ def optimiser_rows(rounds=3):
     from goe.task import get_task, load_data, build_model
     from goe.train import make_dls, opt_func, EpochLog
     task = get_task('rotated_mnist'); tr, te, _ = load_data(task, 'embedded')
-    opts = {'torch AdamW (foreach, goe)': opt_func,
-            'torch AdamW (fused)': partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True), betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01),
+    opts = {'torch AdamW (fused, goe)': opt_func,
+            'torch AdamW (foreach)': partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True), betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01),
             'fastai Adam': Adam, 'ForeachAdam (goe 0.1)': foreach_adam_cls()}
     times = {(r, o): [] for r in ('fixed', 'oracle') for o in opts}
     for _ in range(rounds):
@@ -86,7 +86,7 @@ def optimiser_rows(rounds=3):
                 with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 3e-3)
                 times[(r, o)].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
-    base = 'torch AdamW (foreach, goe)'
+    base = 'torch AdamW (fused, goe)'
     return [dict(router=r, optimiser=o, epoch_s=med[(r, o)], vs_goe=med[(r, o)] / med[(r, base)]) for r in ('fixed', 'oracle') for o in opts]
 
 # ---- 2. FastAvgPool2d ------------------------------------------------------------------------------------------------
