@@ -18,12 +18,14 @@ from fastai.optimizer import OptimWrapper
 from fastai.callback.schedule import fit_one_cycle  # patches Learner.fit_one_cycle
 from fastai.callback.progress import ProgressCallback  # patches Learner.no_bar
 from fastai.callback.tracker import TerminateOnNaNCallback
+from fastai.torch_core import num_distrib
 from .core import *
 from .router import RandomRouter, routing_stats
 from .graph import Routed
 
 # %% auto #0
-__all__ = ['opt_func', 'BatchDL', 'make_dls', 'EpochLog', 'TrainingDiverged', 'fit', 'evaluate', 'random_routing']
+__all__ = ['opt_func', 'BatchDL', 'make_dls', 'EpochLog', 'TrainingDiverged', 'fit', 'rank0_first', 'shard_dls', 'evaluate',
+           'random_routing']
 
 # %% ../nbs/03d_train.ipynb #24b4dc8e
 class BatchDL(DataLoader):
@@ -42,7 +44,7 @@ opt_func = partial(OptimWrapper, opt=partial(torch.optim.AdamW, foreach=True), b
 
 # %% ../nbs/03d_train.ipynb #7bd53daf
 class EpochLog(Callback):
-    "Print one line per epoch: `prefix`, epoch, mean training loss, seconds."
+    "Print one line per epoch (none when `log` is `None`): `prefix`, epoch, mean training loss, seconds; skip validation."
     order = 70
     def __init__(self, prefix:str='', log=print): self.prefix, self.log = prefix, log
     def before_epoch(self): self.t0, self.tot, self.n = time.perf_counter(), 0., 0
@@ -50,20 +52,54 @@ class EpochLog(Callback):
         if self.training: self.tot += self.learn.loss.detach().item(); self.n += 1
     def before_validate(self): raise CancelValidException()
     def after_epoch(self):
-        self.log(f"{self.prefix}epoch {self.epoch + 1}/{self.n_epoch}  train loss {self.tot / max(self.n, 1):.4f}  ({time.perf_counter() - self.t0:.1f}s)")
+        if self.log: self.log(f"{self.prefix}epoch {self.epoch + 1}/{self.n_epoch}  train loss {self.tot / max(self.n, 1):.4f}  ({time.perf_counter() - self.t0:.1f}s)")
 
 class TrainingDiverged(GoeError):
     "The loss became NaN or infinite: the run stops and is marked failed."
 
 def fit(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, cbs=(), prefix:str='', log=print) -> Learner:
-    "Train `model` with `opt_func` and the one-cycle schedule for `epochs`, with callbacks `cbs`; raises `TrainingDiverged` on a NaN loss."
+    "Train `model` with `opt_func` and the one-cycle schedule for `epochs`, with callbacks `cbs`; raises `TrainingDiverged` on a NaN loss. The processes of a launcher train it together."
     if len(dls.train) == 0: raise GoeError(f"the training set ({len(dls.train.dataset)} images) is smaller than one batch (--bs {dls.train.bs}): lower --bs")
+    n = num_distrib()
+    if n > 1: dls = shard_dls(dls, n)
     learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), opt_func=opt_func, cbs=[TerminateOnNaNCallback(), *cbs])
-    cb = [EpochLog(prefix, log)] if log else []
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, cbs=cb)
+    with learn.no_bar(), learn.no_logging(), (_ddp(learn) if n > 1 else contextlib.nullcontext()):
+        learn.fit_one_cycle(epochs, lr, cbs=[EpochLog(prefix, log)])
     if not learn.recorder.losses or not np.isfinite(learn.recorder.losses[-1].item()):
         raise TrainingDiverged(f"training diverged (NaN loss) at lr={lr}: lower --lr")
     return learn
+
+# %% ../nbs/03d_train.ipynb #3655e7b9
+def _process_group(cpu:bool):
+    "Start the launcher's process group once (accelerate: NCCL between GPUs, gloo on `cpu`)."
+    try: from accelerate import PartialState
+    except ImportError: raise GoeError('several processes train one model through accelerate: pip install "goe[cluster]"') from None
+    PartialState(cpu=cpu)
+
+def rank0_first(f, *args, **kwargs):
+    "`f(*args, **kwargs)` on rank 0 first, then on the other processes (fastai's `rank0_first`): what it prepares on disk is made once. One process: a plain call."
+    if num_distrib() < 2: return f(*args, **kwargs)
+    from fastai.distributed import rank0_first as _first
+    _process_group(not torch.cuda.is_available())
+    return _first(f, *args, **kwargs)
+
+def shard_dls(dls:DataLoaders, n:int) -> DataLoaders:
+    "`dls` for one of `n` processes: fastai's `DistributedDL` in batches of `bs // n`, the shuffled order sent by rank 0."
+    if dls.train.bs % n: raise GoeError(f"--bs {dls.train.bs} does not split over {n} processes: use a multiple of {n}")
+    from fastai.distributed import DistributedDL
+    class _Shard(DistributedDL):
+        def _broadcast(self, t, rank):                          # fastai's sends it over NCCL only; this also over gloo
+            t = torch.tensor(t, device='cuda' if torch.distributed.get_backend() == 'nccl' else 'cpu')
+            torch.distributed.broadcast(t, rank); return t.cpu().tolist()
+    return DataLoaders(*[_Shard(dl.new(bs=dl.bs // n)) for dl in dls], device=dls.device)
+
+def _ddp(learn:Learner):
+    "fastai's `distrib_ctx` with accelerate's DistributedDataParallel; `find_unused_parameters`: an expert idle on a rank has no gradient there."
+    import fastai.distributed                             # patches Learner.distrib_ctx
+    from accelerate.utils import DistributedDataParallelKwargs
+    cpu = torch.device(learn.dls.device or 'cpu').type == 'cpu'
+    _process_group(cpu)
+    return learn.distrib_ctx(sync_bn=False, cpu=cpu, kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
 
 # %% ../nbs/03d_train.ipynb #d5a884e2
 @torch.no_grad()
