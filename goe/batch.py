@@ -56,6 +56,7 @@ def run_unit(cfg:dict, run_index:int, log=print) -> dict:
     if not lease.acquire(): return dict(run=run_index, status='busy')
     out = rd/'experiment.ipynb'
     try:
+        if _complete(c, run_index): return dict(run=run_index, status='done')   # another worker finished it meanwhile: keep its notebook
         if c.direct: run(c, runs=[run_index], log=log, lease=False)
         else:
             import papermill as pm
@@ -121,7 +122,7 @@ def make_executor(cfg:RunConfig):
     "The executor `cfg` asks for."
     if cfg.executor == 'ray':
         from goe.cluster import RayExecutor
-        return RayExecutor(cfg.address)
+        return RayExecutor(cfg.address, cfg.gpus_per_run, cfg.cpus_per_run)
     return LocalExecutor(cfg.jobs)
 
 # %% ../nbs/03f_batch.ipynb #bdb5f64a
@@ -181,7 +182,9 @@ def _drive(ex, cfg:RunConfig, todo:list, log) -> dict:
                 else: log(f"run {r} done")
         for r in list(busy):
             if Lease(run_dir(Path(cfg.out_dir)/cfg.experiment_name, r)).holder() is None:
-                busy.remove(r); pending[ex.submit(run_unit, cfg_d, r)] = r
+                busy.remove(r)
+                if _complete(cfg, r): log(f"run {r} done (by another worker)")
+                else: pending[ex.submit(run_unit, cfg_d, r)] = r
         if busy and not pending: time.sleep(1.0)
     return failed
 

@@ -44,6 +44,8 @@ class RunConfig:
     jobs: int = setting(1, "runs executed at once by the local executor")
     executor: str = setting('local', "where runs execute: local (processes on this machine) or ray (a Ray cluster)")
     address: str|None = setting(None, "the Ray cluster to attach to (with --executor ray); default: start one on this machine", 'str')
+    gpus_per_run: float|None = setting(None, "GPUs a run asks of the Ray cluster (0.25: four runs share one GPU); default 1 when the cluster has GPUs, else 0", 'float')
+    cpus_per_run: float = setting(1., "CPU cores a run asks of the Ray cluster (its torch threads)")
     direct: bool = setting(False, "run each run's code directly instead of executing its papermill notebook")
     options: dict = field(default_factory=dict, metadata=dict(help="the task's own settings (its flags)", kind='options'))
 
@@ -72,6 +74,9 @@ def validate(cfg:RunConfig, resolve:bool=True) -> RunConfig:
     if not (isinstance(c.warm, (int, float)) and 0 <= c.warm < 1): raise GoeError(f"--warm must be a fraction of the epochs in [0, 1), got {c.warm!r}")
     if c.executor not in ('local', 'ray'): raise GoeError(f"unknown executor {c.executor!r}: use local or ray")
     if c.address and c.executor != 'ray': raise GoeError("--address names a Ray cluster: add --executor ray")
+    if (c.gpus_per_run is not None or c.cpus_per_run != 1) and c.executor != 'ray': raise GoeError("--gpus_per_run and --cpus_per_run are requests to a Ray cluster: add --executor ray")
+    if not (c.gpus_per_run is None or 0 <= c.gpus_per_run <= 1) or not c.cpus_per_run > 0:
+        raise GoeError(f"--gpus_per_run must be in [0, 1] (one run on several GPUs: accelerate launch -m goe.cluster) and --cpus_per_run above 0, got {c.gpus_per_run!r} and {c.cpus_per_run!r}")
     get_device(c.device)
     check_out_dir(Path(c.out_dir)/c.experiment_name)
     data = resolve_data(None if c.task == 'folder' else get_task(c.task), c.data) if resolve else c.data

@@ -17,7 +17,8 @@ from .router import Router, routing_stats
 from .graph import warm_start
 from .config import RunConfig, validate, identity, config_dict
 from .records import *
-from .train import make_dls, fit, evaluate, random_routing, TrainingDiverged
+from .train import make_dls, fit, evaluate, random_routing, TrainingDiverged, rank0_first
+from fastai.torch_core import rank_distrib, distrib_barrier
 
 # %% auto #0
 __all__ = ['RunBusy', 'Lease', 'load_fitted_router', 'fit_latent_router', 'train_unit', 'run']
@@ -143,6 +144,7 @@ def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tu
         warm_start(model.graph, dense.graph)
     learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, prefix=prefix, log=log)
     train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]))
+    if rank_distrib(): distrib_barrier(); return read_record(unit_path(rd, router, width))      # several processes: rank 0 evaluates and writes
     save_checkpoint(unit_path(rd, router, width, '.pt'), model, model_spec(task, model, width, seed=seed))
     t0 = time.perf_counter(); ev = evaluate(model, dls.valid, n_groups)
     rnd = random_routing(model, dls.valid, n_groups, seed) if cfg.random_routing and router != 'fixed' else None
@@ -151,7 +153,7 @@ def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tu
                      train=train, test={k: ev[k] for k in ('accuracy', 'accuracy_per_group', 'n_per_group')}, random_routing=rnd,
                      flops=model.inference_flops(x1, g1), params=model.param_counts(), routing=ev['routing'],
                      router_fit=fitted[1] if fitted else None, eval_s=round(time.perf_counter() - t0, 3))
-    write_json_atomic(unit_path(rd, router, width), rec)
+    write_json_atomic(unit_path(rd, router, width), rec); distrib_barrier()
     if log: log(f"{prefix}test accuracy {ev['accuracy']:.4f}" + (f" (random routing {rnd['accuracy']:.4f})" if rnd else '')
                 + f"  {rec['flops']['total']:,.0f} FLOPs/sample  ({train['seconds']:.0f}s)")
     return rec
@@ -170,19 +172,20 @@ def run(cfg:RunConfig, runs=None, log=print, lease:bool=True) -> pd.DataFrame:
     for r in (range(cfg.num_runs) if runs is None else runs):
         rd = run_dir(exp, r)
         with (Lease(rd) if lease else _nothing()):
-            clean_stale(rd); fitted = None
+            if not rank_distrib(): clean_stale(rd)
+            fitted = None
             for w in cfg.widths:
                 for router in cfg.routers:
                     path = unit_path(rd, router, w); rec = read_record(path)
                     if rec is not None: _check_same(rec, cfg, path)
                     if rec is not None and unit_path(rd, router, w, '.pt').exists() and (rec['random_routing'] or not cfg.random_routing or router == 'fixed'):
                         recs.append(rec); continue
-                    if data is None: data = load_data(task, cfg.data)
+                    if data is None: data = rank0_first(load_data, task, cfg.data)
                     if router == 'latent' and fitted is None:
-                        fitted = fit_latent_router(task, data[0], data[1], rd, cfg.seed + r, cfg.vq_epochs, cfg.device, log)
+                        fitted = rank0_first(fit_latent_router, task, data[0], data[1], rd, cfg.seed + r, cfg.vq_epochs, cfg.device, log)
                     try: recs.append(train_unit(task, cfg, r, w, router, data, fitted if router == 'latent' else None, log))
                     except TrainingDiverged as e:
-                        write_json_atomic(path, dict(status='failed', reason=str(e), router=router, width=w, run=r))
+                        if not rank_distrib(): write_json_atomic(path, dict(status='failed', reason=str(e), router=router, width=w, run=r))
                         failed.append(f"run {r} {router} width {w}: {e}")
                         if log: log(f"run {r}  width {w}  {ROUTERS[router]['label']}  FAILED: {e}")
     if failed: raise GoeError(f"{len(failed)} model(s) failed and are marked so in their records (first: {failed[0]}); "
