@@ -198,11 +198,8 @@ def main(threads=2, p=16, B=1024):
     md += allocation_rows(threads, B)
     assert reuse_freed_memory()                                # from here on, as in the benchmark
     md += ['', f"Below: freed memory reused; Ref SqB p = {p}, batch {B}.", '']
-    slow = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).eval(); slow.load_state_dict(ref.state_dict())
-    for seq in slow.graph.modules():                          # the same network with PyTorch's max-pool module
-        if isinstance(seq, torch.nn.Sequential):
-            for i, m in enumerate(seq):
-                if isinstance(m, FastMaxPool2d): seq[i] = torch.nn.MaxPool2d(2)
+    slow = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p, pool=torch.nn.MaxPool2d))).eval()   # the same network with PyTorch's max-pool module
+    slow.load_state_dict(ref.state_dict())
     with torch.inference_mode():
         assert torch.equal(slow(x, g), ref(x, g))
         shares = []

@@ -1,4 +1,4 @@
-"""Layers of expert modules; each input runs down ONE path. Each expert runs once per batch on exactly the samples routed to it, so compute follows the path, not the size of the graph.
+"""Layers of expert modules; each input runs down ONE path. Each layer keeps its experts' parameters stacked and runs them together, each on exactly the samples routed to it, so compute follows the path, not the size of the graph.
 
 Docs: https://goe-developers.github.io/goe/graph.html.md"""
 
@@ -6,14 +6,18 @@ Docs: https://goe-developers.github.io/goe/graph.html.md"""
 
 # %% ../nbs/03_graph.ipynb #c003
 from __future__ import annotations
-import itertools, math
+import itertools, math, copy, contextlib
 import numpy as np, torch
 from torch import nn
+import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
+from fastcore.basics import patch
 from .core import GoeError, count_flops, count_params
 from .router import Router, FixedRouter
 
 # %% auto #0
-__all__ = ['tree_paths', 'GraphOfExperts', 'tree_of_experts', 'ref_sqb', 'FastMaxPool2d', 'mnist_cnn', 'Routed']
+__all__ = ['tree_paths', 'ExpertLayer', 'GraphOfExperts', 'loop_forward', 'experts_of', 'tree_of_experts', 'ref_sqb',
+           'FastMaxPool2d', 'mnist_cnn', 'Routed']
 
 # %% ../nbs/03_graph.ipynb #c005
 def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
@@ -21,7 +25,97 @@ def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
     leaves = torch.arange(branching ** (depth - 1))
     return torch.stack([leaves // branching ** (depth - 1 - l) for l in range(depth)], 1)
 
-# %% ../nbs/03_graph.ipynb #c007
+# %% ../nbs/03_graph.ipynb #c008
+def _conv(m, x, G, w, b=None):
+    "A convolution of `G` experts at once: one call with `G` times the module's groups."
+    conv = (F.conv1d, F.conv2d, F.conv3d)[len(m.kernel_size) - 1]
+    return conv(x, w, b, m.stride, m.padding, m.dilation, m.groups * G)
+
+def _vmapped(m, x, G, *ps):
+    "Any module: `torch.func.vmap` over the `G` experts, each called with its own block of every parameter."
+    names = [n for n, _ in m.named_parameters()]
+    f = lambda ps, x: torch.func.functional_call(m, dict(zip(names, ps)), (x,))
+    return torch.func.vmap(f, in_dims=(0, 1), out_dims=1)([p.unflatten(0, (G, -1)) for p in ps], x.unflatten(1, (G, -1))).flatten(1, 2)
+
+def _linear(m, x, G, w, b=None):
+    "A `Linear` of `G` experts at once (`x`: `[N, G*in]`): one batched matrix product."
+    if G == 1: return F.linear(x, w, b)
+    if x.ndim != 2: return _vmapped(m, x, G, *[p for p in (w, b) if p is not None])
+    x, w = x.view(len(x), G, -1).transpose(0, 1), w.view(G, -1, w.shape[-1]).mT
+    return (torch.bmm(x, w) if b is None else torch.baddbmm(b.view(G, 1, -1), x, w)).transpose(0, 1).flatten(1)
+
+def _call(m, x, G): return m(x)
+
+_PER_CHANNEL = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout, nn.Dropout2d, nn.Flatten,
+                nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+
+def _grouped_op(m):
+    "How module `m` runs for several experts at once: `f(m, x, G, *parameters)`."
+    if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and m.padding_mode == 'zeros': return _conv
+    if type(m) is nn.Linear: return _linear
+    if isinstance(m, _PER_CHANNEL) and not getattr(m, 'return_indices', False) and getattr(m, 'start_dim', 1) >= 1: return _call
+    return _vmapped
+
+# %% ../nbs/03_graph.ipynb #c009
+def _leaves(m): return [l for c in m for l in _leaves(c)] if type(m) is nn.Sequential else [m]
+
+class ExpertLayer(nn.Module):
+    "The experts of one layer, stacked: one copy of their modules, each parameter holding every expert's, concatenated along dim 0."
+    def __init__(self, experts):
+        super().__init__()
+        experts = list(experts)
+        if not experts or any([(n, p.shape) for n, p in e.named_parameters()] != [(n, p.shape) for n, p in experts[0].named_parameters()] for e in experts):
+            raise GoeError("the experts of a layer must have the same parameters (names and shapes) to be stacked: build each layer from one factory")
+        if any(True for e in experts for _ in e.buffers()) or any(p.ndim == 0 for p in experts[0].parameters()):
+            raise GoeError("experts with buffers (such as BatchNorm) or 0-d parameters cannot be stacked: use modules without them")
+        cat = {id(p): nn.Parameter(torch.cat([q.detach() for q in qs]), requires_grad=p.requires_grad)
+               for p, *qs in zip(experts[0].parameters(), *[e.parameters() for e in experts])}
+        self.experts, self.n = copy.deepcopy(experts[0], memo=cat), len(experts)
+        self._ops = [(_grouped_op(m), m, [n for n, _ in m.named_parameters()]) for m in _leaves(self.experts)]
+        self._where = [(m.get_submodule(n.rpartition('.')[0]), n.rpartition('.')[2]) for _, m, names in self._ops for n in names]
+
+    def __len__(self): return self.n
+    def _params(self): return [getattr(m, a) for m, a in self._where]
+    def __getitem__(self, j) -> nn.Module:
+        "Expert `j` as a module of its own; its parameters are views of its blocks (to run, count or load one expert)."
+        if not -self.n <= j < self.n: raise IndexError(f"expert {j} of a layer of {self.n}")
+        return copy.deepcopy(self.experts, memo={id(p): nn.Parameter(p.detach().chunk(self.n)[j], requires_grad=p.requires_grad) for p in self._params()})
+
+    def _run(self, x, G, ps):
+        it = iter(ps)
+        for f, m, names in self._ops: x = f(m, x, G, *[next(it) for _ in names])
+        return x
+    def forward(self, x, used=None):
+        "All experts, or those in `used` (ids), at once: `x` is `[N, G*C, ...]`, block `g` of dim 1 for the `g`-th of them."
+        ps = self._params()
+        if used is None: return self._run(x, self.n, ps)
+        return self._run(x, len(used), [p.unflatten(0, (self.n, -1)).index_select(0, used).flatten(0, 1) for p in ps])
+
+    def each(self, chunks, ids) -> list:
+        "Expert `ids[i]` on `chunks[i]` (`[n_i, C, ...]`), one call per expert."
+        ps = self._params()
+        if len(ids) == 1: return [self._run(chunks[0], 1, ps if self.n == 1 else [p.narrow(0, ids[0] * (len(p) // self.n), len(p) // self.n) for p in ps])]
+        rows = [p.chunk(self.n) for p in ps]
+        return [self._run(c, 1, [r[j] for r in rows]) for c, j in zip(chunks, ids)]
+
+# %% ../nbs/03_graph.ipynb #c014
+@patch
+def _load_from_state_dict(self:ExpertLayer, sd, prefix, *args):
+    "Load, converting a state dict of the per-expert layout (`{prefix}{j}.{name}`) to the stacked one first."
+    names = [n for n, _ in self.experts.named_parameters()]
+    old = [f'{prefix}{j}.{n}' for n in names for j in range(self.n)]
+    if not any(k.startswith(prefix + 'experts.') for k in sd) and all(k in sd for k in old):
+        for n in names: sd[f'{prefix}experts.{n}'] = torch.cat([sd.pop(f'{prefix}{j}.{n}') for j in range(self.n)])
+    nn.Module._load_from_state_dict(self, sd, prefix, *args)
+
+# %% ../nbs/03_graph.ipynb #c017
+def _slots(ids:np.ndarray, n:int):
+    "Grouped slots of a layer whose samples go to experts `ids` (of `n`): per sample its block and its row; the experts with samples; the capacity."
+    cnt = np.bincount(ids, minlength=n)
+    order = np.argsort(ids, kind='stable')
+    row = np.empty_like(ids); row[order] = np.arange(len(ids)) - (np.cumsum(cnt) - cnt)[ids[order]]
+    return (np.cumsum(cnt > 0) - 1)[ids], row, np.flatnonzero(cnt), int(cnt.max())
+
 def _runs_of_keys(ks:np.ndarray, radix, sizes):
     "The tree schedule of a sorted batch, from its paths' mixed-radix keys `ks` (`[B]`, sorted): per layer, the expert and end offset of each run of equal path prefix; None if some expert would get two runs (a graph that is not a tree). Distinct paths are found with one comparison, the runs built from them in plain Python (few host calls: this runs between two batches' kernels)."
     cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
@@ -37,19 +131,22 @@ def _runs_of_keys(ks:np.ndarray, radix, sizes):
         runs.append((ids, run_ends))
     return runs
 
+# %% ../nbs/03_graph.ipynb #c020
 class GraphOfExperts(nn.Module):
-    "Layers of experts; `forward(x, path)` runs each sample down its own path with grouped dispatch."
+    "Layers of stacked experts; `forward(x, path)` runs each sample down its own path, each layer's experts together."
+    min_run = 64             # CPU inference: per-expert runs from this many samples per expert of the last layer (`bench/grouped_cpu.md`)
+    schedule = 'auto'        # or 'grouped', 'runs'
     def __init__(self, layers, paths=None):
         super().__init__()
-        self.layers = nn.ModuleList(nn.ModuleList(l) for l in layers)
+        self.layers = nn.ModuleList(l if isinstance(l, ExpertLayer) else ExpertLayer(l) for l in layers)
         sizes = self.n_experts
         if paths is None: paths = torch.tensor(list(itertools.product(*[range(n) for n in sizes])))
         paths = torch.as_tensor(paths, dtype=torch.long)
         if paths.ndim != 2 or paths.shape[1] != len(sizes): raise GoeError(f"paths must be [n_paths, {len(sizes)}], got {tuple(paths.shape)}")
         self.register_buffer('paths', paths)
-        # mixed-radix weights (on the host, where the schedule is made): sorting by `path @ _radix` sorts paths lexicographically
-        self._radix = [math.prod(sizes[l+1:]) for l in range(len(sizes))]
+        self._radix = [math.prod(sizes[l+1:]) for l in range(len(sizes))]    # mixed-radix weights: sorting `path @ _radix` sorts paths
         self._sizes = np.array(sizes, np.uint64)                      # (unsigned: one comparison also catches negative ids)
+        self._seen = [np.zeros(n, bool) for n in sizes]              # experts that had samples with gradients on, since `keep_unused`
 
     @property
     def n_experts(self) -> tuple: return tuple(len(l) for l in self.layers)
@@ -69,55 +166,69 @@ class GraphOfExperts(nn.Module):
         return not (path.min() < 0 or (path.max(0) >= self.n_experts).any())
 
     def path_modules(self, path) -> nn.Sequential:
-        "The experts along one path (a list of ids), as one `nn.Sequential`."
+        "The experts along one path (a list of ids), as one `nn.Sequential` of plain modules (their parameters are views of the graph's)."
         return nn.Sequential(*[layer[int(j)] for layer, j in zip(self.layers, path)])
 
     def forward(self, x, path):
-        # The routing decisions go to the host once per batch: each expert's slice must be known there to launch it.
-        # Everything about the schedule (checks, sorting, group sizes) is then computed on that host copy, with no further syncs.
-        # (Host-side work in few numpy calls: it runs between two batches' kernels, where small calls are slow; `bench/profile_routing_cpu.md`.)
-        pn = path.detach().cpu().numpy()
+        pn = path.detach().cpu().numpy()                             # the one host copy of the routing decisions
         self.check_paths(pn)
-        if x.shape[0] == 0: return self.path_modules([0] * self.n_layers)(x)
+        if torch.is_grad_enabled():
+            for seen, ids in zip(self._seen, pn.T): seen[ids] = True
+        if x.shape[0] == 0: pn = np.zeros((1, self.n_layers), np.int64)
         key = pn @ self._radix                                      # each path as one number: sorting keys sorts paths lexicographically
         if (key == key[0]).all():                                  # one path for all: no gather/scatter
-            for layer, j in zip(self.layers, pn[0].tolist()): x = layer[j](x)
+            for layer, j in zip(self.layers, pn[0].tolist()): x = layer.each([x], [j])[0]
             return x
-        order = torch.argsort(torch.from_numpy(key)); on = order.numpy()   # sort once
-        runs = _runs_of_keys(key[on], self._radix, self.n_experts)
-        x = x.index_select(0, order.to(x.device))
-        if runs is not None: x = self._forward_runs(x, runs)
-        else: x, order = self._forward_regroup(x, torch.from_numpy(pn[on]), order); on = order.numpy()
-        if not x.requires_grad: return torch.empty_like(x).index_copy(0, order.to(x.device), x)
-        inv = np.empty_like(on); inv[on] = np.arange(len(on))                  # the inverse permutation: a gather puts row order[i] back in place
-        return x.index_select(0, torch.from_numpy(inv).to(x.device))
+        runs = self.schedule == 'runs' or (self.schedule == 'auto' and not torch.is_grad_enabled() and x.device.type == 'cpu'
+                                           and len(x) >= self.min_run * np.count_nonzero(np.bincount(pn[:, -1])))
+        out = self._forward_runs(x, key) if runs else None
+        return out if out is not None else self._forward_grouped(x, pn)
 
-    def _forward_runs(self, x, runs):
-        "Tree schedule: each expert's samples are one contiguous run inside its parent's run, so every output is split among its children as views (no copies between layers)."
-        outs, ends = [x], [len(x)]
-        for layer, (ids, run_ends) in zip(self.layers, runs):
-            sizes, k, start = [[] for _ in outs], 0, 0
-            for e in run_ends:                                     # which parent run each run lies in
-                while e > ends[k]: k += 1
-                sizes[k].append(e - start); start = e
-            chunks = [c for o, s in zip(outs, sizes) for c in (o.split(s) if len(s) > 1 else (o,))]
-            outs, ends = [layer[j](c) for j, c in zip(ids, chunks)], run_ends
-        return outs[0] if len(outs) == 1 else torch.cat(outs)
+# %% ../nbs/03_graph.ipynb #c021
+@patch
+def _forward_grouped(self:GraphOfExperts, x, pn):
+    "Grouped schedule: per layer, gather the rows into `[capacity, G*C, ...]` slots (padding copies row 0) and run the layer once."
+    pos, h, dev = np.arange(len(x)), x, x.device                   # pos[i]: the row of sample i in h
+    for layer, ids in zip(self.layers, pn.T):
+        col, row, used, cap = _slots(ids, len(layer)); G = len(used)
+        idx = np.zeros(cap * G, np.int64); idx[row * G + col] = pos
+        if len(idx) != len(h) or (idx != np.arange(len(idx))).any(): h = h.index_select(0, torch.from_numpy(idx).to(dev))
+        h = layer(h.reshape(cap, -1, *h.shape[2:]), None if G == len(layer) else torch.from_numpy(used).to(dev))
+        pos, h = row * G + col, h.reshape(cap * G, -1, *h.shape[2:])
+    return h.index_select(0, torch.from_numpy(pos).to(dev))
 
-    def _forward_regroup(self, x, p, order):
-        "General layered graphs (an expert reached from several parents): regroup the batch by each layer's expert, one call per expert."
-        for l, layer in enumerate(self.layers):
-            ids = p[:, l]
-            if bool((ids[1:] < ids[:-1]).any()):                       # regroup by this layer's expert
-                perm = torch.argsort(ids, stable=True)
-                p, order, ids = p[perm], order[perm], ids[perm]
-                x = x[perm.to(x.device)]
-            experts, counts = torch.unique_consecutive(ids, return_counts=True)
-            outs = [layer[e](c) for e, c in zip(experts.tolist(), x.split(counts.tolist()))]
-            x = outs[0] if len(outs) == 1 else torch.cat(outs)
-        return x, order
+@patch
+def _forward_runs(self:GraphOfExperts, x, key):
+    "Tree schedule: sort once by path, then each expert runs on its contiguous run, split from its parent's output as views; None if not a tree."
+    order = torch.argsort(torch.from_numpy(key)); on = order.numpy()
+    if (runs := _runs_of_keys(key[on], self._radix, self.n_experts)) is None: return None
+    outs, ends = [x.index_select(0, order.to(x.device))], [len(x)]
+    for layer, (ids, run_ends) in zip(self.layers, runs):
+        sizes, k, start = [[] for _ in outs], 0, 0
+        for e in run_ends:                                         # which parent run each run lies in
+            while e > ends[k]: k += 1
+            sizes[k].append(e - start); start = e
+        chunks = [c for o, s in zip(outs, sizes) for c in (o.split(s) if len(s) > 1 else (o,))]
+        outs, ends = layer.each(chunks, ids), run_ends
+    x = outs[0] if len(outs) == 1 else torch.cat(outs)
+    if not x.requires_grad: return torch.empty_like(x).index_copy(0, order.to(x.device), x)
+    inv = np.empty_like(on); inv[on] = np.arange(len(on))          # the inverse permutation: a gather puts row order[i] back in place
+    return x.index_select(0, torch.from_numpy(inv).to(x.device))
 
-# %% ../nbs/03_graph.ipynb #c009
+# %% ../nbs/03_graph.ipynb #c023
+def loop_forward(layers, x, path):
+    "Layer by layer, each expert `layers[l][j]` (a module) on the samples whose path goes through it: one call per expert."
+    for l, layer in enumerate(layers):
+        outs = [(i, layer[j](x[i])) for j in range(len(layer)) if len(i := (path[:, l] == j).nonzero().flatten())]
+        x = outs[0][1].new_zeros(len(x), *outs[0][1].shape[1:])
+        for i, o in outs: x = x.index_put((i,), o)
+    return x
+
+def experts_of(graph:GraphOfExperts) -> list:
+    "The graph's experts as independent modules (copies), in the per-expert layout: `[[module, ...], ...]`."
+    return [[copy.deepcopy(layer[j]) for j in range(len(layer))] for layer in graph.layers]
+
+# %% ../nbs/03_graph.ipynb #c025
 def tree_of_experts(stages, branching:int=2) -> GraphOfExperts:
     "A tree: layer `l` has `branching**l` fresh experts `stages[l]()`; node `j`'s children are `j*branching + c`."
     if branching < 1: raise GoeError(f"branching must be >= 1, got {branching}")
@@ -128,9 +239,7 @@ def ref_sqb(stages) -> GraphOfExperts:
     "The dense baseline (Ref SqB): one path's modules stacked; every parameter is used for every input."
     return tree_of_experts(stages, branching=1)
 
-# %% ../nbs/03_graph.ipynb #c012
-from torch.nn.modules.utils import _pair
-
+# %% ../nbs/03_graph.ipynb #c028
 class FastMaxPool2d(nn.MaxPool2d):
     "`nn.MaxPool2d`; at inference on CPU a 2x2/stride-2 pool is two element-wise maxima, over row pairs then column pairs (same values, no arg-max bookkeeping)."
     min_numel = 1 << 15          # below this many input values, one kernel call beats the two maxima's extra calls
@@ -148,15 +257,42 @@ class FastMaxPool2d(nn.MaxPool2d):
         rows = torch.maximum(rows[..., :W], rows[..., W:])                  # first over row pairs (contiguous reads) ...
         return torch.maximum(rows[..., 0::2], rows[..., 1::2])              # ... then over column pairs, on half the data
 
-# %% ../nbs/03_graph.ipynb #c014
-def mnist_cnn(p:int, n_classes:int=10, in_ch:int=1) -> list:
+# %% ../nbs/03_graph.ipynb #c030
+def mnist_cnn(p:int, n_classes:int=10, in_ch:int=1, pool=FastMaxPool2d) -> list:
     "Stage factories of the Rotated MNIST CNN at width `p` (28x28 inputs)."
     if p < 1: raise GoeError(f"width p must be >= 1, got {p}")
-    return [lambda: nn.Sequential(nn.Conv2d(in_ch, p, 3, padding=1), FastMaxPool2d(2), nn.ReLU()),
-            lambda: nn.Sequential(nn.Conv2d(p, 2*p, 3, padding=1), FastMaxPool2d(2), nn.ReLU()),
+    return [lambda: nn.Sequential(nn.Conv2d(in_ch, p, 3, padding=1), pool(2), nn.ReLU()),
+            lambda: nn.Sequential(nn.Conv2d(p, 2*p, 3, padding=1), pool(2), nn.ReLU()),
             lambda: nn.Sequential(nn.Flatten(), nn.Linear(98*p, 4*p), nn.ReLU(), nn.Linear(4*p, n_classes))]
 
-# %% ../nbs/03_graph.ipynb #c030
+# %% ../nbs/03_graph.ipynb #c040
+@patch
+def warm_start_from(self:GraphOfExperts, dense:GraphOfExperts) -> GraphOfExperts:
+    "Copy each layer of the one-path graph `dense` (Ref SqB) into every expert of the same layer of this graph."
+    if dense.n_layers != self.n_layers or any(n != 1 for n in dense.n_experts):
+        raise GoeError(f"warm start needs a one-path graph with {self.n_layers} layers, got experts per layer {dense.n_experts}")
+    with torch.no_grad():
+        for layer, src in zip(self.layers, dense.layers):
+            for p, q in zip(layer._params(), src._params()): p.unflatten(0, (len(layer), -1)).copy_(q)
+    return self
+
+@patch
+@contextlib.contextmanager
+def keep_unused(self:GraphOfExperts, opt=None):
+    "Around `opt.step()`: experts without samples since the last call keep their parameters and their blocks of `opt.state` tensors."
+    saved, get = [], lambda p, k: (p.data if k is None else opt.state[p][k])    # read again after the step, which may move them (`ForeachAdam`)
+    for layer, seen in zip(self.layers, self._seen):
+        idle = torch.from_numpy(np.flatnonzero(~seen))
+        for p in (layer._params() if len(idle) else []):
+            keys = [k for k, s in (opt.state.get(p, {}) if opt is not None else {}).items() if torch.is_tensor(s) and s.shape == p.shape]
+            saved += [(p, k, len(layer), i, get(p, k).unflatten(0, (len(layer), -1))[i]) for k in [None] + keys for i in [idle.to(p.device)]]
+    try: yield
+    finally:
+        with torch.no_grad():
+            for p, k, n, i, v in saved: get(p, k).unflatten(0, (n, -1))[i] = v
+        for seen in self._seen: seen[:] = False
+
+# %% ../nbs/03_graph.ipynb #c047
 class Routed(nn.Module):
     "The model: `router(x, meta)` picks a path per sample, `graph(x, path)` runs it."
     def __init__(self, router:Router, graph:GraphOfExperts):
