@@ -26,7 +26,7 @@ def ratio(r, k):
     "A ratio cell: the median over runs, and its range when there were several runs."
     return f"{r[k]:.2f}" + (f" ({r[k + '_min']:.2f}-{r[k + '_max']:.2f})" if r.get(k + '_min') is not None and r[k + '_min'] != r[k + '_max'] else '')
 
-def timer(device):
+def timer(device, clock=time.perf_counter):
     """A function that times each of `fs` (a dict of callables) on `device`: `reps` rounds, each calling every function once in turn
     (so slow drifts of a shared machine hit all of them alike) right after one untimed call of its own (so each is timed with warm
     caches), after `warmup` calls each; returns the median seconds per function."""
@@ -34,7 +34,7 @@ def timer(device):
         if device.type == 'cuda':
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record(); f(); e.record(); torch.cuda.synchronize(); return s.elapsed_time(e) / 1e3
-        t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+        t0 = clock(); f(); return clock() - t0
     def run(fs, reps=20, warmup=3):
         for f in fs.values():
             for _ in range(warmup): f()
@@ -107,15 +107,18 @@ def main():
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
+    ap.add_argument('--cpu_time', action='store_true', help="time the main thread's CPU time (with --threads 1: a machine shared with other work steals no time from it)")
     ap.add_argument('--peak_of', default=None, help=argparse.SUPPRESS)        # MODEL:P, in a fresh process: see `peak_of`
     args = ap.parse_args()
+    if args.cpu_time and args.threads != 1: ap.error('--cpu_time counts the main thread only: use it with --threads 1')
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     if args.peak_of:
         torch.set_num_threads(args.threads); m, p = args.peak_of.split(':'); print(peak_of(m, int(p), args.device)); return
     reused = False if args.system_malloc else reuse_freed_memory()      # the same for every variant: only the time of allocation changes
     torch.set_num_threads(args.threads); torch.manual_seed(0)
-    dev = torch.device(args.device); T = timer(dev)
+    dev = torch.device(args.device); T = timer(dev, clock)
     widths, batches = ([4] if args.quick else [4, 8, 16]), ([1, 64] if args.quick else [1, 64, 1024])
-    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads',
+    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads' + (', CPU time of the thread' if args.cpu_time else ''),
                torch=torch.__version__, reuse_freed_memory=reused, inference=[], training=[], scaling=[])
     data = rotated_mnist_datasets()
     xs_all, gs_all = bench_inputs(data, dev)
@@ -166,7 +169,7 @@ def main():
                     torch.manual_seed(0)
                     model = build_model(rotated_mnist, m, p)
                     dls = make_dls(data[0], data[1], 64, device=dev)
-                    t0 = time.perf_counter(); train_model(model, dls, 1); ts[m].append(time.perf_counter() - t0)
+                    t0 = clock(); train_model(model, dls, 1); ts[m].append(clock() - t0)
             row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
             row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
             cur['training'].append(row); print(row, flush=True)

@@ -77,18 +77,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--reps', type=int, default=15); ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--cpu_time', action='store_true', help="time the main thread's CPU time (with --threads 1: a machine shared with other work steals no time from it)")
     args = ap.parse_args()
+    if args.cpu_time and args.threads != 1: ap.error('--cpu_time counts the main thread only: use it with --threads 1')
     reuse_freed_memory(); torch.set_num_threads(args.threads)
-    dev = torch.device(args.device); T = timer(dev)
+    dev = torch.device(args.device); T = timer(dev, time.thread_time if args.cpu_time else time.perf_counter)
     cases = [('mnist', p, B, False) for p in (4, 8, 16) for B in (64, 1024)] + [('mnist', p, 64, True) for p in (4, 8)]
     cases += [('deep', d, 1024, False) for d in (2, 4, 6)] + [('deep', d, 64, True) for d in (2, 4, 6)]
     runs = []
     for run in range(args.runs):
         print(f'--- run {run + 1} of {args.runs}', flush=True)
-        cur = dict(schedules=[measure(T, *c, dev, args.reps) for c in cases], pooling=[pooling(T, p, B, dev, args.reps) for p in (4, 16) for B in (64, 1024)])
-        for r in cur['schedules'] + cur['pooling']: print({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}, flush=True)
+        cur = dict(schedules=[], pooling=[])
+        for sec, f, xs in (('schedules', measure, cases), ('pooling', pooling, [(p, B) for p in (4, 16) for B in (64, 1024)])):
+            for c in xs:
+                cur[sec].append(f(T, *c, dev, args.reps)); print({k: round(v, 3) if isinstance(v, float) else v for k, v in cur[sec][-1].items()}, flush=True)
         runs.append(cur)
-    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads',
+    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads' + (', CPU time of the thread' if args.cpu_time else ''),
                torch=torch.__version__, runs=runs)
     agg = lambda rows, k: (statistics.median(r[k] for r in rows), min(r[k] for r in rows), max(r[k] for r in rows))
     cell = lambda rows, k: '{:.2f} ({:.2f}-{:.2f})'.format(*agg(rows, k))

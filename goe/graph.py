@@ -28,8 +28,7 @@ def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
 # %% ../nbs/03_graph.ipynb #c008
 def _conv(m, x, G, w, b=None):
     "A convolution of `G` experts at once: one call with `G` times the module's groups."
-    conv = (F.conv1d, F.conv2d, F.conv3d)[len(m.kernel_size) - 1]
-    return conv(x, w, b, m.stride, m.padding, m.dilation, m.groups * G)
+    return (F.conv1d, F.conv2d, F.conv3d)[len(m.kernel_size) - 1](x, w, b, m.stride, m.padding, m.dilation, m.groups * G)
 
 def _vmapped(m, x, G, *ps):
     "Any module: `torch.func.vmap` over the `G` experts, each called with its own block of every parameter."
@@ -63,11 +62,9 @@ class ExpertLayer(nn.Module):
     "The experts of one layer, stacked: one copy of their modules, each parameter holding every expert's, concatenated along dim 0."
     def __init__(self, experts):
         super().__init__()
-        experts = list(experts)
-        if not experts or any([(n, p.shape) for n, p in e.named_parameters()] != [(n, p.shape) for n, p in experts[0].named_parameters()] for e in experts):
-            raise GoeError("the experts of a layer must have the same parameters (names and shapes) to be stacked: build each layer from one factory")
-        if any(True for e in experts for _ in e.buffers()) or any(p.ndim == 0 for p in experts[0].parameters()):
-            raise GoeError("experts with buffers (such as BatchNorm) or 0-d parameters cannot be stacked: use modules without them")
+        experts, shapes = list(experts), lambda e: [(n, p.shape) for n, p in e.named_parameters()]
+        if not experts or any(shapes(e) != shapes(experts[0]) or any(True for _ in e.buffers()) or any(p.ndim == 0 for p in e.parameters()) for e in experts):
+            raise GoeError("to be stacked, the experts of a layer must have the same parameters (names and shapes), none 0-d, and no buffers (such as BatchNorm's): build each layer from one factory")
         cat = {id(p): nn.Parameter(torch.cat([q.detach() for q in qs]), requires_grad=p.requires_grad)
                for p, *qs in zip(experts[0].parameters(), *[e.parameters() for e in experts])}
         self.experts, self.n = copy.deepcopy(experts[0], memo=cat), len(experts)
@@ -112,9 +109,11 @@ def _load_from_state_dict(self:ExpertLayer, sd, prefix, *args):
 def _slots(ids:np.ndarray, n:int):
     "Grouped slots of a layer whose samples go to experts `ids` (of `n`): per sample its block and its row; the experts with samples; the capacity."
     cnt = np.bincount(ids, minlength=n)
-    order = np.argsort(ids, kind='stable')
-    row = np.empty_like(ids); row[order] = np.arange(len(ids)) - (np.cumsum(cnt) - cnt)[ids[order]]
-    return (np.cumsum(cnt > 0) - 1)[ids], row, np.flatnonzero(cnt), int(cnt.max())
+    row = np.empty_like(ids); row[ids.argsort(kind='stable')] = np.arange(len(ids)) - np.repeat(cnt.cumsum() - cnt, cnt)
+    used = cnt.nonzero()[0]
+    if len(used) == n: return ids, row, used, int(cnt.max())
+    col = np.zeros(n, ids.dtype); col[used] = np.arange(len(used))
+    return col[ids], row, used, int(cnt.max())
 
 def _runs_of_keys(ks:np.ndarray, radix, sizes):
     "The tree schedule of a sorted batch, from its paths' mixed-radix keys `ks` (`[B]`, sorted): per layer, the expert and end offset of each run of equal path prefix; None if some expert would get two runs (a graph that is not a tree). Distinct paths are found with one comparison, the runs built from them in plain Python (few host calls: this runs between two batches' kernels)."
@@ -148,22 +147,17 @@ class GraphOfExperts(nn.Module):
         self._sizes = np.array(sizes, np.uint64)                      # (unsigned: one comparison also catches negative ids)
         self._seen = [np.zeros(n, bool) for n in sizes]              # experts that had samples with gradients on, since `keep_unused`
 
-    @property
-    def n_experts(self) -> tuple: return tuple(len(l) for l in self.layers)
-    @property
-    def n_layers(self) -> int: return len(self.layers)
+    n_experts = property(lambda self: tuple(len(l) for l in self.layers), doc="Experts per layer.")
+    n_layers = property(lambda self: len(self.layers), doc="Number of layers.")
 
     def check_paths(self, path):
         "Raise a `GoeError` unless `path` (on the host: a tensor or an array) is `[batch, n_layers]` of existing experts."
         path = np.asarray(path)
         if path.ndim != 2 or path.shape[1] != self.n_layers:
             raise GoeError(f"a path is [batch, {self.n_layers}] for this graph, got {tuple(path.shape)}: the router was built for another graph")
-        if path.size and not self._in_range(path):
+        if path.size and not ((path.view(np.uint64) < self._sizes).all() if path.dtype == np.int64     # as unsigned, a negative id is out of range
+                              else path.min() >= 0 and (path.max(0) < self.n_experts).all()):
             raise GoeError(f"path names an expert the graph does not have (experts per layer: {self.n_experts}): the router was built for another graph")
-
-    def _in_range(self, path):
-        if path.dtype == np.int64: return bool((path.view(np.uint64) < self._sizes).all())   # as unsigned, a negative id is out of range
-        return not (path.min() < 0 or (path.max(0) >= self.n_experts).any())
 
     def path_modules(self, path) -> nn.Sequential:
         "The experts along one path (a list of ids), as one `nn.Sequential` of plain modules (their parameters are views of the graph's)."
@@ -188,14 +182,22 @@ class GraphOfExperts(nn.Module):
 @patch
 def _forward_grouped(self:GraphOfExperts, x, pn):
     "Grouped schedule: per layer, gather the rows into `[capacity, G*C, ...]` slots (padding copies row 0) and run the layer once."
-    pos, h, dev = np.arange(len(x)), x, x.device                   # pos[i]: the row of sample i in h
-    for layer, ids in zip(self.layers, pn.T):
+    plan, host, pos, n = [], [], np.arange(len(x)), len(x)        # pos[i]: the row of sample i among the n rows of the layer's input
+    for layer, ids in zip(self.layers, pn.T):                     # the whole schedule on the host first ...
         col, row, used, cap = _slots(ids, len(layer)); G = len(used)
         idx = np.zeros(cap * G, np.int64); idx[row * G + col] = pos
-        if len(idx) != len(h) or (idx != np.arange(len(idx))).any(): h = h.index_select(0, torch.from_numpy(idx).to(dev))
-        h = layer(h.reshape(cap, -1, *h.shape[2:]), None if G == len(layer) else torch.from_numpy(used).to(dev))
-        pos, h = row * G + col, h.reshape(cap * G, -1, *h.shape[2:])
-    return h.index_select(0, torch.from_numpy(pos).to(dev))
+        gather, some = len(idx) != n or bool((idx != np.arange(n)).any()), G < len(layer)
+        host += [idx] * gather + [used] * some; plan.append((gather, some, cap, G))
+        pos, n = row * G + col, cap * G
+    host.append(pos)
+    dev = iter(map(torch.from_numpy, host) if x.device.type == 'cpu' else     # ... then one copy to the device
+               torch.from_numpy(np.concatenate(host)).to(x.device).split([len(a) for a in host]))
+    h = x
+    for layer, (gather, some, cap, G) in zip(self.layers, plan):
+        if gather: h = h.index_select(0, next(dev))
+        h = layer(h.reshape(cap, -1, *h.shape[2:]), next(dev) if some else None)
+        h = h.reshape(cap * G, -1, *h.shape[2:])
+    return h.index_select(0, next(dev))
 
 @patch
 def _forward_runs(self:GraphOfExperts, x, key):
