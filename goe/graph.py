@@ -16,8 +16,8 @@ from .core import GoeError, count_flops, count_params
 from .router import Router, FixedRouter
 
 # %% auto #0
-__all__ = ['tree_paths', 'ExpertLayer', 'GraphOfExperts', 'loop_forward', 'experts_of', 'tree_of_experts', 'ref_sqb',
-           'FastMaxPool2d', 'mnist_cnn', 'Routed']
+__all__ = ['tree_paths', 'ExpertLayer', 'GraphOfExperts', 'loop_forward', 'tree_of_experts', 'ref_sqb', 'FastMaxPool2d',
+           'mnist_cnn', 'Routed']
 
 # %% ../nbs/03_graph.ipynb #c005
 def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
@@ -68,19 +68,22 @@ class ExpertLayer(nn.Module):
         cat = {id(p): nn.Parameter(torch.cat([q.detach() for q in qs]), requires_grad=p.requires_grad)
                for p, *qs in zip(experts[0].parameters(), *[e.parameters() for e in experts])}
         self.experts, self.n = copy.deepcopy(experts[0], memo=cat), len(experts)
-        self._ops = [(_grouped_op(m), m, [n for n, _ in m.named_parameters()]) for m in _leaves(self.experts)]
-        self._where = [(m.get_submodule(n.rpartition('.')[0]), n.rpartition('.')[2]) for _, m, names in self._ops for n in names]
+        self._ops, self._where = [], []                               # per module: how it runs, and its parameters' places in `_params()`
+        for m in _leaves(self.experts):
+            names = [n.rpartition('.') for n, _ in m.named_parameters()]
+            self._ops.append((_grouped_op(m), m, len(self._where), len(self._where) + len(names)))
+            self._where += [(m.get_submodule(owner)._parameters, a) for owner, _, a in names]
+        self._block, self._views = [len(p) // self.n for p in self._params()], {}     # rows of one expert in each parameter; cached views
 
     def __len__(self): return self.n
-    def _params(self): return [getattr(m, a) for m, a in self._where]
+    def _params(self): return [ps[a] for ps, a in self._where]
     def __getitem__(self, j) -> nn.Module:
         "Expert `j` as a module of its own; its parameters are views of its blocks (to run, count or load one expert)."
         if not -self.n <= j < self.n: raise IndexError(f"expert {j} of a layer of {self.n}")
         return copy.deepcopy(self.experts, memo={id(p): nn.Parameter(p.detach().chunk(self.n)[j], requires_grad=p.requires_grad) for p in self._params()})
 
     def _run(self, x, G, ps):
-        it = iter(ps)
-        for f, m, names in self._ops: x = f(m, x, G, *[next(it) for _ in names])
+        for f, m, a, b in self._ops: x = f(m, x, G, *ps[a:b])
         return x
     def forward(self, x, used=None):
         "All experts, or those in `used` (ids), at once: `x` is `[N, G*C, ...]`, block `g` of dim 1 for the `g`-th of them."
@@ -88,11 +91,18 @@ class ExpertLayer(nn.Module):
         if used is None: return self._run(x, self.n, ps)
         return self._run(x, len(used), [p.unflatten(0, (self.n, -1)).index_select(0, used).flatten(0, 1) for p in ps])
 
+    def _expert(self, j, ps):
+        "Expert `j`'s blocks of the parameters `ps`: views, kept without gradients for as long as the parameters stay in place."
+        if torch.is_grad_enabled(): return [p.narrow(0, j * b, b) for p, b in zip(ps, self._block)]
+        key = [p.data_ptr() for p in ps]
+        if (hit := self._views.get(j)) is None or hit[0] != key: hit = self._views[j] = key, [p.detach().narrow(0, j * b, b) for p, b in zip(ps, self._block)]
+        return hit[1]
+
     def each(self, chunks, ids) -> list:
         "Expert `ids[i]` on `chunks[i]` (`[n_i, C, ...]`), one call per expert."
         ps = self._params()
-        if len(ids) == 1: return [self._run(chunks[0], 1, ps if self.n == 1 else [p.narrow(0, ids[0] * (len(p) // self.n), len(p) // self.n) for p in ps])]
-        rows = [p.chunk(self.n) for p in ps]
+        if len(ids) == 1: return [self._run(chunks[0], 1, ps if self.n == 1 else self._expert(ids[0], ps))]
+        rows = [p.split(b) for p, b in zip(ps, self._block)]
         return [self._run(c, 1, [r[j] for r in rows]) for c, j in zip(chunks, ids)]
 
 # %% ../nbs/03_graph.ipynb #c014
@@ -225,10 +235,6 @@ def loop_forward(layers, x, path):
         x = outs[0][1].new_zeros(len(x), *outs[0][1].shape[1:])
         for i, o in outs: x = x.index_put((i,), o)
     return x
-
-def experts_of(graph:GraphOfExperts) -> list:
-    "The graph's experts as independent modules (copies), in the per-expert layout: `[[module, ...], ...]`."
-    return [[copy.deepcopy(layer[j]) for j in range(len(layer))] for layer in graph.layers]
 
 # %% ../nbs/03_graph.ipynb #c025
 def tree_of_experts(stages, branching:int=2) -> GraphOfExperts:
