@@ -95,7 +95,7 @@ def peak_of(model:str, p:int, device:str, B:int=1024) -> int:
 def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
     "`peak_of` in `runs` fresh processes, median (None where /proc cannot tell); on CPU it repeats to the page, so one run is the default."
     if device == 'cpu' and not Path('/proc/self/clear_refs').exists(): return None
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
     out = [subprocess.run([sys.executable, __file__, '--peak_of', f'{model}:{p}', '--device', device, '--threads', str(threads)],
                           env=env, check=True, capture_output=True, text=True).stdout.split()[-1] for _ in range(runs)]
     return statistics.median(int(o) for o in out)

@@ -77,6 +77,7 @@ class ExpertLayer(nn.Module):
 
     def __len__(self): return self.n
     def _params(self): return [ps[a] for ps, a in self._where]
+    def _apply(self, *args, **kwargs): self._views = {}; return super()._apply(*args, **kwargs)     # `.to()` & co. drop the cached views
     def __getitem__(self, j) -> nn.Module:
         "Expert `j` as a module of its own; its parameters are views of its blocks (to run, count or load one expert)."
         if not -self.n <= j < self.n: raise IndexError(f"expert {j} of a layer of {self.n}")
@@ -294,11 +295,10 @@ def keep_unused(self:GraphOfExperts, opt=None):
         for p in (layer._params() if len(idle) else []):
             keys = [k for k, s in (opt.state.get(p, {}) if opt is not None else {}).items() if torch.is_tensor(s) and s.shape == p.shape]
             saved += [(p, k, len(layer), i, get(p, k).unflatten(0, (len(layer), -1))[i]) for k in [None] + keys for i in [idle.to(p.device)]]
-    try: yield
-    finally:
-        with torch.no_grad():
-            for p, k, n, i, v in saved: get(p, k).unflatten(0, (n, -1))[i] = v
-        for seen in self._seen: seen[:] = False
+    yield                                                               # (a step that raises restores nothing)
+    with torch.no_grad():
+        for p, k, n, i, v in saved: get(p, k).unflatten(0, (n, -1))[i] = v
+    for seen in self._seen: seen[:] = False
 
 # %% ../nbs/03_graph.ipynb #c047
 class Routed(nn.Module):
