@@ -6,18 +6,22 @@ Side by side in one process, on the same inputs: warm-up, then the median of rep
     python bench/bench_goe.py --device cuda   # on a GPU (CUDA events, synchronised)
 Ratios, not absolute times, are the result: they are stable across machines to about +-15% on shared CPUs.
 """
-import argparse, json, time, statistics, platform, warnings
+import argparse, json, time, statistics, platform, warnings, os, re, subprocess, sys
 import numpy as np
 from pathlib import Path
 import torch
 from torch import nn
 warnings.filterwarnings('ignore', category=FutureWarning)
 from goe.core import count_flops, reuse_freed_memory
-from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, mnist_cnn, tree_paths, FastMaxPool2d
-from goe.router import OracleRouter, FixedRouter, LatentRouter
+from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, FastMaxPool2d
+from goe.router import OracleRouter, FixedRouter, tree_paths
+from goe.latent import LatentRouter, LATENT_VQ, LATENT_FIT
 from goe.vqvae import VQVAE
-from goe.experiment import LATENT_VQ, LATENT_ROUTER, build_model, make_dls, train_model
-from goe.mnist import rotated_mnist, rotated_mnist_datasets
+from goe.task import get_task, load_data, build_model, cnn_stages as mnist_cnn
+from goe.train import make_dls, fit
+
+rotated_mnist = get_task('rotated_mnist')
+def rotated_mnist_datasets(): return load_data(rotated_mnist, 'embedded')
 
 root = Path(__file__).resolve().parent.parent
 RATIO = ('_over_ref', '_over_goe', '_over_oracle')
@@ -26,7 +30,7 @@ def ratio(r, k):
     "A ratio cell: the median over runs, and its range when there were several runs."
     return f"{r[k]:.2f}" + (f" ({r[k + '_min']:.2f}-{r[k + '_max']:.2f})" if r.get(k + '_min') is not None and r[k + '_min'] != r[k + '_max'] else '')
 
-def timer(device):
+def timer(device, clock=time.perf_counter):
     """A function that times each of `fs` (a dict of callables) on `device`: `reps` rounds, each calling every function once in turn
     (so slow drifts of a shared machine hit all of them alike) right after one untimed call of its own (so each is timed with warm
     caches), after `warmup` calls each; returns the median seconds per function."""
@@ -34,7 +38,7 @@ def timer(device):
         if device.type == 'cuda':
             s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             s.record(); f(); e.record(); torch.cuda.synchronize(); return s.elapsed_time(e) / 1e3
-        t0 = time.perf_counter(); f(); return time.perf_counter() - t0
+        t0 = clock(); f(); return clock() - t0
     def run(fs, reps=20, warmup=3):
         for f in fs.values():
             for _ in range(warmup): f()
@@ -44,14 +48,22 @@ def timer(device):
         return {k: statistics.median(v) for k, v in ts.items()}
     return run
 
-def all_experts(graph:GraphOfExperts, x, path):
-    "What a masked implementation costs: every expert runs on the whole batch, then each sample's leaf output is selected."
-    b = len(graph.layers[1]) // len(graph.layers[0]) if graph.n_layers > 1 else 1
-    hs = [graph.layers[0][0](x)]
-    for layer in graph.layers[1:]:
-        hs = [e(hs[j // b]) for j, e in enumerate(layer)]
-    out = torch.stack(hs)                                   # [n_leaves, B, ...]
-    return out[path[:, -1], torch.arange(len(x), device=x.device)]
+def all_experts(graph:GraphOfExperts):
+    "What a masked implementation costs: `f(x, path)` runs every expert on the whole batch, then selects each sample's leaf output."
+    experts = [[layer[j] for j in range(len(layer))] for layer in graph.layers]      # each expert as a plain module (views of the graph's weights)
+    b = len(experts[1]) // len(experts[0]) if graph.n_layers > 1 else 1
+    def f(x, path):
+        hs = [experts[0][0](x)]
+        for layer in experts[1:]:
+            hs = [e(hs[j // b]) for j, e in enumerate(layer)]
+        out = torch.stack(hs)                               # [n_leaves, B, ...]
+        return out[path[:, -1], torch.arange(len(x), device=x.device)]
+    return f
+
+def bench_inputs(data, dev, n=1024):
+    "`n` test images and their groups, in a fixed shuffled order: every batch (64 included) mixes the four groups, so GoE routes it."
+    idx = torch.arange(0, 4000, 4)[torch.randperm(1000, generator=torch.Generator().manual_seed(0))].tolist() * 2
+    return torch.stack([data[1][i][0] for i in idx])[:n].to(dev), torch.tensor([data[1][i][1] for i in idx])[:n].to(dev)
 
 def deep_stages(p:int, n_blocks:int=4, n_classes:int=10):
     "A fixed CNN for the scaling test: stem, `n_blocks` conv blocks of equal cost at 14x14, head."
@@ -66,6 +78,32 @@ def tree_stages(p:int, depth:int, n_blocks:int=4):
     cuts = [c.tolist() for c in np.array_split(np.arange(len(stages)), depth)]
     return [lambda c=c: nn.Sequential(*[stages[i]() for i in c]) for c in cuts]
 
+def peak_of(model:str, p:int, device:str, B:int=1024) -> int:
+    """Bytes that one routed inference call (`model` 'goe_oracle' or 'ref_sqb', width `p`, batch `B`) needs above what was live before it,
+    in this (fresh) process after one warm-up call. CUDA: `torch.cuda.max_memory_allocated`. CPU: the peak resident set size
+    (reset through /proc/self/clear_refs), with glibc returning every block of 64 KiB or more at its free (`MALLOC_MMAP_THRESHOLD_`,
+    set by `peak_memory`), so the resident size follows the live tensors."""
+    dev = torch.device(device)
+    x, g = bench_inputs(rotated_mnist_datasets(), dev, B)
+    m = (Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))) if model == 'goe_oracle'
+         else Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p)))).to(dev).eval()
+    with torch.inference_mode():
+        m(x, g)
+        if dev.type == 'cuda':
+            torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); before = torch.cuda.memory_allocated()
+            m(x, g); torch.cuda.synchronize(); return torch.cuda.max_memory_allocated() - before
+        status = lambda k: int(re.search(rf'{k}:\s+(\d+) kB', Path('/proc/self/status').read_text()).group(1)) * 1024
+        Path('/proc/self/clear_refs').write_text('5')
+        before = status('VmRSS'); m(x, g); return status('VmHWM') - before
+
+def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
+    "`peak_of` in `runs` fresh processes, median (None where /proc cannot tell); on CPU it repeats to the page, so one run is the default."
+    if device == 'cpu' and not Path('/proc/self/clear_refs').exists(): return None
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
+    out = [subprocess.run([sys.executable, __file__, '--peak_of', f'{model}:{p}', '--device', device, '--threads', str(threads)],
+                          env=env, check=True, capture_output=True, text=True).stdout.split()[-1] for _ in range(runs)]
+    return statistics.median(int(o) for o in out)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
@@ -73,18 +111,23 @@ def main():
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
+    ap.add_argument('--cpu_time', action='store_true', help="time the main thread's CPU time (with --threads 1: a machine shared with other work steals no time from it)")
+    ap.add_argument('--peak_of', default=None, help=argparse.SUPPRESS)        # MODEL:P, in a fresh process: see `peak_of`
     args = ap.parse_args()
+    if args.cpu_time and args.threads != 1: ap.error('--cpu_time counts the main thread only: use it with --threads 1')
+    clock = time.thread_time if args.cpu_time else time.perf_counter
+    if args.peak_of:
+        torch.set_num_threads(args.threads); m, p = args.peak_of.split(':'); print(peak_of(m, int(p), args.device)); return
     reused = False if args.system_malloc else reuse_freed_memory()      # the same for every variant: only the time of allocation changes
     torch.set_num_threads(args.threads); torch.manual_seed(0)
-    dev = torch.device(args.device); T = timer(dev)
+    dev = torch.device(args.device); T = timer(dev, clock)
     widths, batches = ([4] if args.quick else [4, 8, 16]), ([1, 64] if args.quick else [1, 64, 1024])
-    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads',
+    res = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'CPU ({platform.processor() or platform.machine()}), {args.threads} threads' + (', CPU time of the thread' if args.cpu_time else ''),
                torch=torch.__version__, reuse_freed_memory=reused, inference=[], training=[], scaling=[])
     data = rotated_mnist_datasets()
-    xs_all = torch.stack([data[1][i][0] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
-    gs_all = torch.tensor([data[1][i][1] for i in range(0, 4000, 4)] * 2)[:1024].to(dev)
+    xs_all, gs_all = bench_inputs(data, dev)
     vae = VQVAE(**LATENT_VQ)
-    latent = LatentRouter(vae, 3, 2, LATENT_ROUTER['refine'], LATENT_ROUTER['latent']).to(dev).eval()   # the runner's router
+    latent = LatentRouter(vae, 3, 2, LATENT_FIT['refine'], LATENT_FIT['latent']).to(dev).eval()   # the runner's router
     latent.leaf_centroids.normal_(); latent.proj.normal_(); latent.is_fitted.fill_(True)   # timing only: fitted values do not change the cost
     runs = []
     for run in range(args.runs):                      # whole measurements, one after another: the spread between them is reported
@@ -95,11 +138,12 @@ def main():
                 goe = Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))).to(dev).eval()
                 goe_lat = Routed(latent, goe.graph).eval()
                 ref = Routed(FixedRouter([0, 0, 0]), ref_sqb(mnist_cnn(p))).to(dev).eval()
+                every = all_experts(goe.graph)
                 for B in batches:
                     x, g = xs_all[:B], gs_all[:B]
                     path = goe.router(x, g)
                     t = T(dict(goe_oracle=lambda: goe(x, g), goe_latent=lambda: goe_lat(x, g), ref_sqb=lambda: ref(x, g),
-                               all_experts=lambda: all_experts(goe.graph, x, path)), args.reps)
+                               all_experts=lambda: every(x, path)), args.reps)
                     row = dict(width=p, batch=B, **{f'{k}_ms': v * 1e3 for k, v in t.items()},
                                goe_over_ref=t['goe_oracle'] / t['ref_sqb'], all_over_goe=t['all_experts'] / t['goe_oracle'],
                                latent_over_oracle=t['goe_latent'] / t['goe_oracle'])
@@ -113,9 +157,10 @@ def main():
                 dense = ref_sqb(tree_stages(p, depth)).to(dev).eval()
                 path = g.paths[torch.arange(B, device=dev) % len(g.paths)]
                 p0 = torch.zeros(B, depth, dtype=torch.long, device=dev)
-                t = T(dict(goe=lambda: g(x, path), all=lambda: all_experts(g, x, path), ref=lambda: dense(x, p0)), args.reps)
+                every = all_experts(g)
+                t = T(dict(goe=lambda: g(x, path), all=lambda: every(x, path), ref=lambda: dense(x, p0)), args.reps)
                 t_goe, t_all, t_ref = t['goe'], t['all'], t['ref']
-                f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: all_experts(g, z, path[:1]), x[:1])
+                f_path = count_flops(g.path_modules(g.paths[0]), x[:1]); f_all = count_flops(lambda z: every(z, path[:1]), x[:1])
                 row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
                            all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path, all_over_ref=t_all / t_ref)
                 cur['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
@@ -126,13 +171,20 @@ def main():
             for _ in range(args.train_reps):
                 for m in ts:
                     torch.manual_seed(0)
-                    model = build_model(rotated_mnist, m, p)
+                    model = build_model(rotated_mnist, {'goe_oracle': 'oracle', 'ref_sqb': 'fixed'}[m], p)
                     dls = make_dls(data[0], data[1], 64, device=dev)
-                    t0 = time.perf_counter(); train_model(model, dls, 1); ts[m].append(time.perf_counter() - t0)
+                    t0 = clock(); fit(model, dls, 1, log=None); ts[m].append(clock() - t0)
             row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
             row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
             cur['training'].append(row); print(row, flush=True)
         runs.append(cur)
+    print('--- peak memory of routed inference at batch 1,024 (fresh processes)', flush=True)
+    res['memory'] = []
+    for p in widths:
+        mem = {m: peak_memory(m, p, args.device, args.threads) for m in ('ref_sqb', 'goe_oracle')}
+        if None in mem.values(): break
+        res['memory'].append(dict(width=p, ref_sqb_mb=mem['ref_sqb'] / 2**20, goe_oracle_mb=mem['goe_oracle'] / 2**20, goe_over_ref=mem['goe_oracle'] / mem['ref_sqb']))
+        print(res['memory'][-1], flush=True)
     for sec in ('inference', 'scaling', 'training'):    # per row: the median over runs, and the range of each ratio
         for rows in zip(*[r[sec] for r in runs]):
             agg = {k: (statistics.median(r[k] for r in rows) if isinstance(v, float) else v) for k, v in rows[0].items()}
@@ -153,6 +205,11 @@ def main():
            f"{ratio(r, 'all_over_goe')} | {r['flops_ratio']:.2f} | {ratio(r, 'all_over_ref')} |" for r in res['scaling']]
     md += ['', '| p | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {ratio(r, 'goe_over_ref')} |" for r in res['training']]
+    if res['memory']:
+        md += ['', f"Peak memory of one routed inference call at batch 1,024 above what was live before it (a fresh process each; "
+               f"{'`torch.cuda.max_memory_allocated`' if dev.type == 'cuda' else 'peak resident set size, every freed block of 64 KiB or more returned at once'}):", '',
+               '| p | Ref SqB MiB | GoE Oracle MiB | GoE / Ref |', '|---:|---:|---:|---:|']
+        md += [f"| {r['width']} | {r['ref_sqb_mb']:.1f} | {r['goe_oracle_mb']:.1f} | {r['goe_over_ref']:.2f} |" for r in res['memory']]
     stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
     try:
         import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
