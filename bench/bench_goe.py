@@ -194,7 +194,7 @@ def main():
     stem = Path(args.out) if args.out else root/'bench'/f"results_{'cuda' if dev.type == 'cuda' else 'cpu'}"
     stem.with_suffix('.json').write_text(json.dumps(res, indent=1))
     md = [f"Device: {res['device']}, torch {res['torch']}{', freed memory reused (`reuse_freed_memory`)' if reused else ''}. Median of {args.reps} rounds after warm-up, one process; in each round every variant runs in turn, timed right after an untimed call of its own. The whole measurement ran {args.runs} times: times and ratios are medians over them, ratios with their range.", '',
-          '| p | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
+          '| width | batch | Ref SqB ms | GoE Oracle ms | GoE Latent ms | all experts ms | GoE / Ref | all experts / GoE | Latent / Oracle |',
           '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['batch']} | {r['ref_sqb_ms']:.3f} | {r['goe_oracle_ms']:.3f} | {r['goe_latent_ms']:.3f} | {r['all_experts_ms']:.3f} | "
            f"{ratio(r, 'goe_over_ref')} | {ratio(r, 'all_over_goe')} | {ratio(r, 'latent_over_oracle')} |" for r in res['inference']]
@@ -203,12 +203,12 @@ def main():
            '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {ratio(r, 'goe_over_ref')} | "
            f"{ratio(r, 'all_over_goe')} | {r['flops_ratio']:.2f} | {ratio(r, 'all_over_ref')} |" for r in res['scaling']]
-    md += ['', '| p | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
+    md += ['', '| width | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {ratio(r, 'goe_over_ref')} |" for r in res['training']]
     if res['memory']:
         md += ['', f"Peak memory of one routed inference call at batch 1,024 above what was live before it (a fresh process each; "
                f"{'`torch.cuda.max_memory_allocated`' if dev.type == 'cuda' else 'peak resident set size, every freed block of 64 KiB or more returned at once'}):", '',
-               '| p | Ref SqB MiB | GoE Oracle MiB | GoE / Ref |', '|---:|---:|---:|---:|']
+               '| width | Ref SqB MiB | GoE Oracle MiB | GoE / Ref |', '|---:|---:|---:|---:|']
         md += [f"| {r['width']} | {r['ref_sqb_mb']:.1f} | {r['goe_oracle_mb']:.1f} | {r['goe_over_ref']:.2f} |" for r in res['memory']]
     stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
     try:
