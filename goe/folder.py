@@ -9,6 +9,7 @@ from __future__ import annotations
 import os, math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable        # FolderTask's __init__ reads Task's field annotations in this module
 import numpy as np, pandas as pd, torch
 from .core import *
 from .task import Task, GroupedImages, AUGMENTS, register_task, data_info, is_generated, mark_generated

@@ -15,8 +15,10 @@ labels.csv (file, label = the digit, group, source = the source digit), twice:
 - `folder_source_split`: no `split` column, so the folder task draws its own split by source digit (20% of them in test,
   seed 0): other test digits, so its accuracies should agree with the built-in ones within the run-to-run spread.
 
-Each setting is trained by its command (every router, random routing on, the commands' defaults otherwise), as
-subprocesses of this checkout's code, one after the other. Prints one JSON line per setting, model and width: the mean
+Each setting is trained with its command's flags (every router, random routing on, the commands' defaults otherwise) in a
+subprocess of this checkout's code, one after the other: `parse_config` of the command line, then `run`, which is what
+the command's run executes with `--direct`, in one process with one torch thread (the command's local executor would give
+each run all cores, which on a shared machine is slower). Prints one JSON line per setting, model and width: the mean
 and std of the test accuracy over runs and the per-run accuracies, then one line per folder setting with the largest
 difference of its mean from the built-in mean.
 """
@@ -50,13 +52,15 @@ def write_folders(out:Path) -> dict:
 
 
 def train(setting:str, out:Path, folder, a) -> float:
-    "Run the setting's command; returns its wall-clock seconds."
-    cmd = 'goe_train_mnist' if folder is None else 'goe_train'
+    "Train the setting as its command would; returns the wall-clock seconds."
+    task = "'rotated_mnist'" if folder is None else 'None'
     args = ['--experiment_name', setting, '--routers', a.routers, '--out_dir', str(out/'experiments'), '--num_runs', str(a.runs), '--widths', a.widths,
             '--num_epochs', str(a.epochs), '--direct'] + ([] if folder is None else ['--data', str(folder)])
     t0 = time.time()
-    res = subprocess.run([sys.executable, '-c', f'from goe.batch import {cmd}; {cmd}()', *args],
-                         env=dict(os.environ, PYTHONPATH=str(ROOT), GOE_DATA=''), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    code = f"import sys; from goe.config import parse_config; from goe.run import run; run(parse_config(sys.argv[1:], task={task}))"
+    with open(out/f'{setting}.log', 'a') as log:
+        res = subprocess.run([sys.executable, '-c', code, *args], env=dict(os.environ, PYTHONPATH=str(ROOT), GOE_DATA='', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'),
+                             stdout=log, stderr=subprocess.PIPE, text=True)
     if res.returncode: sys.exit(f"{setting} failed: {res.stderr[-2000:]}")
     return time.time() - t0
 
