@@ -84,7 +84,7 @@ def _pid_alive(pid) -> bool:
 def _router_settings(task:Task, vq_epochs:int) -> dict:
     return dict(vq=dict(task.latent_vq), fit=dict(task.latent_fit), vq_epochs=vq_epochs)
 
-def _same(a, b) -> bool: return json.dumps(a) == json.dumps(b)
+def _same(a, b) -> bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)   # records store dicts with sorted keys
 
 def load_fitted_router(task:Task, run_dir, vq_epochs:int) -> tuple|None:
     "The run's fitted Latent router and its fit report, or `None` when there is none yet; refused if fitted with other settings."
