@@ -6,6 +6,7 @@ Docs: https://goe-developers.github.io/goe/latent.html.md"""
 
 # %% ../nbs/02a_latent.ipynb #3980b888
 from __future__ import annotations
+import copy
 import numpy as np, torch, torch.nn.functional as F
 from torch import nn
 from .core import GoeError, count_flops
@@ -13,9 +14,11 @@ from .router import Router, tree_paths
 from .vqvae import VQVAE
 
 # %% auto #0
-__all__ = ['LATENT_VQ', 'LATENT_FIT', 'hierarchical_clusters', 'align_within_class', 'order_leaves', 'pooled_pixels',
-           'fit_teacher', 'teacher_log_probs', 'balanced_assign', 'align_with_teacher', 'lda_projection',
-           'LatentRouter', 'leaf_samples_figure']
+__all__ = ['LATENT_VQ', 'LATENT_FIT', 'ROUTER_ARGS', 'hierarchical_clusters', 'align_within_class', 'order_leaves',
+           'pooled_pixels', 'fit_teacher', 'teacher_log_probs', 'balanced_assign', 'align_with_teacher',
+           'class_features', 'class_mixtures', 'loco_log_probs', 'crossfit_log_probs', 'assign_components',
+           'gaussian_refine', 'align_with_mixtures', 'lda_projection', 'fit_head', 'LatentRouter',
+           'leaf_samples_figure']
 
 # %% ../nbs/02a_latent.ipynb #5d582c32
 from sklearn.cluster import KMeans
@@ -144,6 +147,84 @@ def align_with_teacher(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:int,
         if log: log(f"teacher pass {it} ({'re-match' if it < perm_passes else 'samples'}): {(old != a).mean():.1%} of the ids changed")
     return a
 
+# %% ../nbs/02a_latent.ipynb #1f1618cf
+from sklearn.mixture import GaussianMixture
+from sklearn.decomposition import PCA
+
+def class_features(x:torch.Tensor, y:np.ndarray, n_dims:int=20, max_dim:int=1024, seed:int=0) -> dict:
+    "Per class `c`: its images (`x` `[n, C, H, W]`, pooled to at most `max_dim` values) on the class's own first `n_dims` principal components, `[n_c, n_dims]`."
+    flat = pooled_pixels(x.cpu(), max_dim)
+    return {c: PCA(max(1, min(n_dims, int((y == c).sum()) - 1, flat.shape[1])), random_state=seed).fit_transform(flat[y == c]) for c in np.unique(y)}
+
+def class_mixtures(feats:dict, y:np.ndarray, n:int, seed:int=0, min_size:int=10) -> np.ndarray:
+    "Within each class, the component of each row in a full-covariance Gaussian mixture of up to `n` components (best of 3 starts, at least `min_size` rows each on average): `[len(y)]`."
+    out = np.zeros(len(y), int)
+    for c, z in feats.items():
+        k = max(1, min(n, len(z) // min_size))
+        out[y == c] = GaussianMixture(k, n_init=3, reg_covar=1e-4, random_state=seed).fit(z).predict(z)
+    return out
+
+def loco_log_probs(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of the ids `a` of each class's images by a teacher trained on the *other* classes (leave-one-class-out)."
+    lp = np.zeros((len(a), n_out))
+    for c in np.unique(y):
+        m = y == c; mt = torch.as_tensor(m)
+        if m.all(): continue                                     # a single class has no other class to learn from
+        lp[m] = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_out, epochs, seed=seed + int(c)), x[mt])
+    return lp
+
+def crossfit_log_probs(x:torch.Tensor, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of the ids `a` by teachers cross-fitted in two halves: each image is scored by the other half's teacher."
+    fold = np.random.default_rng(seed).integers(2, size=len(a)); lp = np.zeros((len(a), n_out))
+    for f in (0, 1):
+        tm = fit_teacher(x[torch.as_tensor(fold != f)], a[fold != f], n_out, epochs, seed=seed + f)
+        lp[fold == f] = teacher_log_probs(tm, x[torch.as_tensor(fold == f)])
+    return lp
+
+# %% ../nbs/02a_latent.ipynb #9fc0cb14
+def assign_components(lp:np.ndarray, y:np.ndarray, comp:np.ndarray) -> np.ndarray:
+    "Each within-class component (`comp`) goes whole to the id with the largest log-probability `lp` (`[n, k]`) summed over its rows; several may take one id."
+    a = np.zeros(len(y), int)
+    for c in np.unique(y):
+        for j in np.unique(comp[y == c]):
+            m = (y == c) & (comp == j); a[m] = lp[m].sum(0).argmax()
+    return a
+
+def gaussian_refine(feats:dict, y:np.ndarray, a:np.ndarray, lp:np.ndarray, n_out:int, weight:float=0.5, n_iter:int=10, min_size:int=10) -> np.ndarray:
+    "Hard EM inside each class: `weight` x the log-density of one Gaussian per id (fitted to its rows, its share of the class as prior) plus `lp` (`[n, n_out]`), evidence from outside the class; returns new ids `[n]`."
+    a = np.asarray(a).copy()
+    for c, z in feats.items():
+        idx = np.flatnonzero(y == c); cur = a[idx].copy()
+        for _ in range(n_iter):
+            ll = np.full((len(idx), n_out), -np.inf)
+            for k in range(n_out):
+                m = cur == k
+                if m.sum() >= max(min_size, 2): ll[:, k] = GaussianMixture(1, reg_covar=1e-3).fit(z[m]).score_samples(z) + np.log(m.mean())
+            if not np.isfinite(ll).any(1).all(): break               # a class too small to model: keep its ids
+            new = (weight * ll + lp[idx]).argmax(1)
+            if (new == cur).all(): break
+            cur = new
+        a[idx] = cur
+    return a
+
+def align_with_mixtures(x:torch.Tensor, y:np.ndarray, n_leaves:int, perm_passes:int=2, sample_passes:int=3, epochs:int=3,
+                        n_dims:int=20, seed:int=0, log=None) -> np.ndarray:
+    "Cluster ids `[n]` of images `x` with labels `y` that share `n_leaves` hidden groups in any proportions: within-class Gaussian mixtures aligned and refined by CNN teachers."
+    y = np.asarray(y)
+    a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
+    feats = class_features(x, y, n_dims, seed=seed)
+    local, comp = class_mixtures(feats, y, n_leaves, seed), class_mixtures(feats, y, 2 * n_leaves, seed)
+    for it in range(perm_passes + sample_passes):
+        old = a.copy()
+        lp = loco_log_probs(x, y, a, n_leaves, epochs, seed=seed + 100 * it)
+        if it < perm_passes:
+            for c in np.unique(y): m = y == c; a[m] = _rematch(lp[m], local[m], n_leaves)
+        else:
+            lp = lp + crossfit_log_probs(x, a, n_leaves, epochs, seed=seed + 100 * it + 50)
+            a = gaussian_refine(feats, y, assign_components(lp, y, comp) if it == perm_passes else a, lp, n_leaves)
+        if log: log(f"mixture pass {it} ({'re-match' if it < perm_passes else 'samples'}): {(old != a).mean():.1%} of the ids changed")
+    return a
+
 # %% ../nbs/02a_latent.ipynb #984b25b9
 def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:
     "Shift `[D]` and projection `[D, n_dims]` onto the linear-discriminant subspace of cluster ids `a` (rows of `f`: `[n, D]`)."
@@ -156,22 +237,69 @@ def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:
     P = np.zeros((f.shape[1], n_dims)); P[:, :Q.shape[1]] = W @ Q
     return mu, P
 
+# %% ../nbs/02a_latent.ipynb #a1518687
+def _view_probs(router, x, augment=None, n_views:int=2, bs:int=2048) -> np.ndarray:
+    "Leaf probabilities of `router` on `x`, averaged over the plain images and `n_views` views made by `augment`."
+    k = n_views + 1 if augment else 1
+    p = sum(torch.cat([F.softmax(router.logits(augment(x[i:i+bs].clone()) if v else x[i:i+bs]), 1) for i in range(0, len(x), bs)]) for v in range(k))
+    return (p / k).double().cpu().numpy()
+
+def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=20, bs:int=128, lr:float=3e-3, seed:int=0,
+             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, log=None) -> np.ndarray:
+    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given), then `rounds` of self-labelling (`mode` 'sinkhorn' or 'threshold'); `tune=False` keeps the encoder; returns the final leaves `[n]`."
+    if mode not in ('sinkhorn', 'threshold'): raise GoeError(f"unknown self-labelling mode {mode!r}: use 'sinkhorn' or 'threshold'")
+    mods = nn.ModuleList([router.encoder, router.pre_quant, router.head] if tune else [router.head]); start = copy.deepcopy(mods.state_dict())
+    def train(labels, weight):
+        mods.load_state_dict(start)
+        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+            torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
+            for m in router.head:
+                if hasattr(m, 'reset_parameters'): m.reset_parameters()
+            params = [p.requires_grad_(True) for p in mods.parameters()]
+            opt = torch.optim.AdamW(params, lr, weight_decay=1e-4)
+            n = len(x); b = min(bs, n); steps = epochs * (n // b)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+            lab, w = torch.as_tensor(labels), torch.as_tensor(weight, dtype=torch.float32)
+            for _ in range(epochs):
+                perm = torch.randperm(n, generator=g)
+                for i in range(0, n - b + 1, b):
+                    j = perm[i:i + b]; xb = augment(x[j].clone()) if augment else x[j]
+                    loss = (F.cross_entropy(router.logits(xb), lab[j], reduction='none') * w[j]).sum() / w[j].sum().clamp(min=1)
+                    opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            for p in params: p.requires_grad_(False)
+    leaf = np.asarray(leaf); train(leaf, np.ones(len(leaf)))
+    for r in range(rounds):
+        p = _view_probs(router, x, augment)
+        if mode == 'sinkhorn': new, w = balanced_assign(np.log(p + 1e-12), np.bincount(leaf, minlength=p.shape[1])), np.ones(len(leaf))
+        else: new, w = p.argmax(1), (p.max(1) >= threshold).astype(float)
+        if log: log(f"self-labelling round {r} ({mode}): {(new != leaf).mean():.1%} of the leaves changed, {w.mean():.0%} kept")
+        leaf = new; train(leaf, w)
+    return leaf
+
+
+
 # %% ../nbs/02a_latent.ipynb #a6dd1c88
 class LatentRouter(Router):
-    "Route by the VQ-VAE latent to the nearest leaf centroid of a cluster tree fitted by `fit`; `path` = that leaf's path."
+    "Route by the VQ-VAE latent to a leaf: nearest leaf centroid in a discriminant space (`head=0`) or arg-max of a small MLP head (`head` hidden units); `path` = that leaf's path."
     kind = 'latent'
-    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='teacher', latent:str='pre_quant'):
+    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='mixture', latent:str='pre_quant', head:int=0):
         super().__init__(depth)
-        if refine not in (None, 'within_class', 'teacher'): raise GoeError(f"unknown refine {refine!r}: use None, 'within_class' or 'teacher'")
+        if refine not in (None, 'within_class', 'teacher', 'mixture'): raise GoeError(f"unknown refine {refine!r}: use None, 'within_class', 'teacher' or 'mixture'")
         if latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {latent!r}: use 'quantised' or 'pre_quant'")
-        self.branching, self.refine, self.latent_kind, self.vq_config = branching, refine, latent, dict(vqvae.config)
+        if head and not refine: raise GoeError("a head learns the fitted cluster ids: it needs refine (labels), not refine=None")
+        self.branching, self.refine, self.latent_kind, self.head_units, self.vq_config = branching, refine, latent, int(head), dict(vqvae.config)
         self.encoder, self.pre_quant, self.quantizer = vqvae.encoder, vqvae.pre_quant, vqvae.quantizer
+        if head: self.encoder, self.pre_quant = copy.deepcopy(self.encoder), copy.deepcopy(self.pre_quant)   # a head tunes its own copy
         for p in self.parameters(): p.requires_grad_(False)
         n_lat, n_leaves = self._n_latent(vqvae), branching ** (depth - 1)
-        n_feat = n_leaves - 1 if refine else n_lat                      # LDA keeps n_leaves - 1 discriminant directions
-        self.register_buffer('proj', torch.zeros(n_lat, n_feat) if refine else torch.empty(0))
-        self.register_buffer('shift', torch.zeros(n_lat) if refine else torch.empty(0))
-        self.register_buffer('leaf_centroids', torch.zeros(n_leaves, n_feat))
+        if head:                                                        # standardised latent -> hidden -> one score per leaf
+            self.register_buffer('shift', torch.zeros(n_lat)); self.register_buffer('scale', torch.ones(n_lat))
+            self.head = nn.Sequential(nn.Linear(n_lat, head), nn.ReLU(), nn.Linear(head, n_leaves)).requires_grad_(False)
+        else:
+            n_feat = n_leaves - 1 if refine else n_lat                  # LDA keeps n_leaves - 1 discriminant directions
+            self.register_buffer('proj', torch.zeros(n_lat, n_feat) if refine else torch.empty(0))
+            self.register_buffer('shift', torch.zeros(n_lat) if refine else torch.empty(0))
+            self.register_buffer('leaf_centroids', torch.zeros(n_leaves, n_feat))
         self.register_buffer('leaf_paths', tree_paths(depth, branching))
         self.register_buffer('is_fitted', torch.tensor(False))
         self.train(False)
@@ -191,54 +319,78 @@ class LatentRouter(Router):
         return q.codebook[q.codes(z)].permute(0, 3, 1, 2).flatten(1)
 
     def features(self, x):
+        "What the leaves are told apart in: the discriminant projection of the latent (`head=0`), or the standardised latent (`head`)."
         f = self.latent(x)
+        if self.head_units: return (f - self.shift) / self.scale
         return (f - self.shift) @ self.proj if self.refine else f
 
-    def leaf(self, x):
-        "Index of the nearest leaf centroid for each input."
-        self.check_fitted()
+    def logits(self, x):
+        "One score per leaf `[B, n_leaves]`, highest = the leaf taken: the head's outputs, or minus half the squared distance to each leaf centroid (up to a constant per input)."
         f = self.features(x)
-        d = (f * f).sum(1, keepdim=True) - 2 * f @ self.leaf_centroids.t() + (self.leaf_centroids ** 2).sum(1)
-        return d.argmin(1)
+        if self.head_units: return self.head(f)
+        c = self.leaf_centroids; used = torch.isfinite(c).all(1); c = c.nan_to_num(0., 0., 0.)
+        return (f @ c.t() - 0.5 * (c * c).sum(1)).masked_fill(~used, float('-inf'))   # minus half the squared distance, up to a per-row constant
+
+    def leaf(self, x):
+        "Index of the leaf each input is routed to."
+        self.check_fitted()
+        return self.logits(x).argmax(1)
 
     def forward(self, x, meta=None): return self.leaf_paths[self.leaf(x)]
     def valid_paths(self): return self.leaf_paths
-    def spec(self): return dict(kind=self.kind, vq=self.vq_config, depth=self.n_layers, branching=self.branching, refine=self.refine, latent=self.latent_kind)
+    def spec(self):
+        s = dict(kind=self.kind, vq=self.vq_config, depth=self.n_layers, branching=self.branching, refine=self.refine, latent=self.latent_kind)
+        return dict(s, head=self.head_units) if self.head_units else s
     @classmethod
-    def from_spec(cls, s): return cls(VQVAE(**dict(s['vq'], size=tuple(s['vq']['size']))), s['depth'], s['branching'], s['refine'], s['latent'])
+    def from_spec(cls, s): return cls(VQVAE(**dict(s['vq'], size=tuple(s['vq']['size']))), s['depth'], s['branching'], s['refine'], s['latent'], s.get('head', 0))
 
     @torch.no_grad()
     def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
-            perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, log=None) -> torch.Tensor:
-        "Fit the cluster tree on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set); returns the fitted leaf per image `[n]`."
+            perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, head_epochs:int=20, augment=None,
+            self_label:int=0, self_label_mode:str='sinkhorn', log=None) -> torch.Tensor:
+        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); returns the fitted leaf per image `[n]`."
         if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
-        lat = torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
+        lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
-        if self.refine:
-            y = np.asarray(torch.as_tensor(y).cpu())
-            if self.refine == 'teacher':                         # fit-time only: pooled pixels for the clusters, a CNN teacher to align them
-                a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
-                a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
-            else: a = align_within_class(lat, y, n_leaves, seed=seed)
-            mu, P = lda_projection(lat, a, self.proj.shape[1])    # nearest centroid in this space = the linear discriminant
-            self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
-            f = (lat - mu) @ self.proj.double().cpu().numpy()
-            leaf = order_leaves(f, a, self.n_layers, self.branching)
+        if not self.refine:
+            leaf = hierarchical_clusters(lat, self.n_layers, self.branching, balanced, seed)
+            self._set_centroids(lat, leaf); self.is_fitted.fill_(True)
+            return torch.as_tensor(leaf)
+        y = np.asarray(torch.as_tensor(y).cpu())
+        if self.refine == 'teacher':                         # fit-time only: pooled pixels for the clusters, a CNN teacher to align them
+            a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
+            a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
+        elif self.refine == 'mixture': a = align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
+        else: a = align_within_class(lat, y, n_leaves, seed=seed)
+        mu, P = lda_projection(lat, a, n_leaves - 1)          # nearest centroid in this space = the linear discriminant
+        f = (lat - mu) @ P
+        leaf = order_leaves(f, a, self.n_layers, self.branching)
+        if self.head_units:
+            self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
+            leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, log=log)
         else:
-            f = lat
-            leaf = hierarchical_clusters(f, self.n_layers, self.branching, balanced, seed)
-        for j in range(n_leaves):
-            m = leaf == j
-            self.leaf_centroids[j] = torch.as_tensor(f[m].mean(0), dtype=torch.float32) if m.any() else float('inf')
+            self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
+            self._set_centroids(f, leaf)
         self.is_fitted.fill_(True)
         return torch.as_tensor(leaf)
 
-# %% ../nbs/02a_latent.ipynb #53e2d4b5
+    def _latents(self, x, bs):
+        return torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
+
+    def _set_centroids(self, f, leaf):
+        for j in range(len(self.leaf_paths)):
+            m = leaf == j
+            self.leaf_centroids[j] = torch.as_tensor(f[m].mean(0), dtype=torch.float32) if m.any() else float('inf')
+
+# %% ../nbs/02a_latent.ipynb #4c451487
 # the Latent router's default VQ-VAE: a 2x-pooled input, one stride-2 conv, 4 channels, 4-d codes
 LATENT_VQ = dict(hidden=4, res_ch=2, n_res=1, code_dim=4, n_codes=32, down=2, n_stride=1)
-# how it routes: leaves fitted with CNN teachers, read from the encoder's output before quantisation;
-# the cluster fit sees at most `fit_images` training images (a seeded subset)
-LATENT_FIT = dict(refine='teacher', latent='pre_quant', fit_images=20000)
+# how it routes: ids from within-class mixtures aligned by CNN teachers, a 16-unit head on the encoder's output before
+# quantisation (trained with the encoder, through the task's group views named in `head_views`);
+# the fit sees at most `fit_images` training images (a seeded subset)
+LATENT_FIT = dict(refine='mixture', latent='pre_quant', head=16, head_views=('noise',), fit_images=20000)
+# the settings of LATENT_FIT that build the router; the others but `fit_images` and `head_views` go to `LatentRouter.fit`
+ROUTER_ARGS = ('refine', 'latent', 'head')
 
 # %% ../nbs/02a_latent.ipynb #c1576956
 def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, seed:int=0):

@@ -10,8 +10,9 @@ import os, json, time, uuid, socket, threading
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
-from .task import get_task, load_data, build_model, model_spec, Task
-from .latent import LatentRouter
+from .task import get_task, load_data, build_model, model_spec, Task, apply_augment
+from .latent import LatentRouter, ROUTER_ARGS
+from .learned import LearnedRouting, LEARNED_FIT
 from .vqvae import train_vqvae
 from .router import Router, routing_stats
 from .graph import warm_start
@@ -106,10 +107,12 @@ def fit_latent_router(task:Task, train_ds, test_ds, run_dir, seed:int, vq_epochs
     vq = {k: v for k, v in task.latent_vq.items() if k not in ('in_ch', 'size')}
     learn = train_vqvae(train_ds, test_ds, epochs=vq_epochs, device=get_device(device), **vq)
     fitc = task.latent_fit
-    router = LatentRouter(learn.model.cpu().eval(), task.depth, task.branching, fitc['refine'], fitc['latent'])
-    x, g, y = train_ds.tensors()
+    router = LatentRouter(learn.model.cpu().eval(), task.depth, task.branching, **{k: fitc[k] for k in ROUTER_ARGS if k in fitc})
+    x, g, y = train_ds.tensors()                   # (the groups only score the fit below: the fit itself never sees them)
     sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:fitc.get('fit_images') or len(x)].sort().values
-    router.fit(x[sub], y[sub], seed=seed, **{k: v for k, v in fitc.items() if k not in ('refine', 'latent', 'fit_images')})
+    views = [v for v in task.group_views if v in fitc.get('head_views', ())]       # the task's group-keeping views the head may see
+    router.fit(x[sub], y[sub], seed=seed, augment=(lambda b: apply_augment(b, views)) if views else None,
+               **{k: v for k, v in fitc.items() if k not in (*ROUTER_ARGS, 'fit_images', 'head_views')})
     xt, gt, _ = test_ds.tensors()
     with torch.no_grad(): p_tr, p_te = (torch.cat([router(a[i:i + 4096], None) for i in range(0, len(a), 4096)]) for a in (x, xt))
     n_exp = tuple(task.branching ** l for l in range(task.depth))
@@ -141,7 +144,8 @@ def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tu
         dense = build_model(task, 'fixed', width).to(dev)
         fit(dense, dls, warm_epochs, cfg.lr, prefix=prefix + '(warm start: Ref SqB) ', log=log)
         warm_start(model.graph, dense.graph)
-    learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, prefix=prefix, log=log)
+    cbs = [LearnedRouting(**LEARNED_FIT)] if router == 'learned' else []        # the learned router trains with its experts
+    learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, cbs=cbs, prefix=prefix, log=log)
     train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]))
     save_checkpoint(unit_path(rd, router, width, '.pt'), model, model_spec(task, model, width, seed=seed))
     t0 = time.perf_counter(); ev = evaluate(model, dls.valid, n_groups)
@@ -178,9 +182,9 @@ def run(cfg:RunConfig, runs=None, log=print, lease:bool=True) -> pd.DataFrame:
                     if rec is not None and unit_path(rd, router, w, '.pt').exists() and (rec['random_routing'] or not cfg.random_routing or router == 'fixed'):
                         recs.append(rec); continue
                     if data is None: data = load_data(task, cfg.data)
-                    if router == 'latent' and fitted is None:
+                    if router in ('latent', 'learned') and fitted is None:        # (the learned router starts from the Latent fit)
                         fitted = fit_latent_router(task, data[0], data[1], rd, cfg.seed + r, cfg.vq_epochs, cfg.device, log)
-                    try: recs.append(train_unit(task, cfg, r, w, router, data, fitted if router == 'latent' else None, log))
+                    try: recs.append(train_unit(task, cfg, r, w, router, data, fitted if router in ('latent', 'learned') else None, log))
                     except TrainingDiverged as e:
                         write_json_atomic(path, dict(status='failed', reason=str(e), router=router, width=w, run=r))
                         failed.append(f"run {r} {router} width {w}: {e}")
