@@ -164,10 +164,10 @@ def class_mixtures(feats:dict, y:np.ndarray, n:int, seed:int=0, min_size:int=10)
         out[y == c] = GaussianMixture(k, n_init=3, reg_covar=1e-4, random_state=seed).fit(z).predict(z)
     return out
 
-def loco_log_probs(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0) -> np.ndarray:
-    "Log-probabilities `[n, n_out]` of the ids `a` of each class's images by a teacher trained on the *other* classes (leave-one-class-out)."
+def loco_log_probs(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0, classes=None) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of the ids `a` of each class's images (of `classes`, default all; other rows 0) by a teacher trained on the *other* classes (leave-one-class-out)."
     lp = np.zeros((len(a), n_out))
-    for c in np.unique(y):
+    for c in (np.unique(y) if classes is None else classes):
         m = y == c; mt = torch.as_tensor(m)
         if m.all(): continue                                     # a single class has no other class to learn from
         lp[m] = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_out, epochs, seed=seed + int(c)), x[mt])
@@ -182,12 +182,14 @@ def crossfit_log_probs(x:torch.Tensor, a:np.ndarray, n_out:int, epochs:int=3, se
     return lp
 
 # %% ../nbs/02a_latent.ipynb #9fc0cb14
-def assign_components(lp:np.ndarray, y:np.ndarray, comp:np.ndarray) -> np.ndarray:
-    "Each within-class component (`comp`) goes whole to the id with the largest log-probability `lp` (`[n, k]`) summed over its rows; several may take one id."
+def assign_components(lp:np.ndarray, y:np.ndarray, comp:np.ndarray, keep_all:bool=True) -> np.ndarray:
+    "Each within-class component (`comp`) goes whole to the id with the largest log-probability `lp` (`[n, k]`) summed over its rows; several may take one id, but with `keep_all` every id keeps at least one component of every class that has enough (Hungarian first)."
     a = np.zeros(len(y), int)
     for c in np.unique(y):
-        for j in np.unique(comp[y == c]):
-            m = (y == c) & (comp == j); a[m] = lp[m].sum(0).argmax()
+        js = np.unique(comp[y == c]); S = np.stack([lp[(y == c) & (comp == j)].sum(0) for j in js])
+        best = S.argmax(1)
+        if keep_all and len(js) >= S.shape[1]: r, col = linear_sum_assignment(-S); best[r] = col
+        for j, b in zip(js, best): a[(y == c) & (comp == j)] = b
     return a
 
 def gaussian_refine(feats:dict, y:np.ndarray, a:np.ndarray, lp:np.ndarray, n_out:int, weight:float=0.5, n_iter:int=10, min_size:int=10) -> np.ndarray:
@@ -208,21 +210,21 @@ def gaussian_refine(feats:dict, y:np.ndarray, a:np.ndarray, lp:np.ndarray, n_out
     return a
 
 def align_with_mixtures(x:torch.Tensor, y:np.ndarray, n_leaves:int, perm_passes:int=2, sample_passes:int=3, epochs:int=3,
-                        n_dims:int=20, seed:int=0, log=None) -> np.ndarray:
-    "Cluster ids `[n]` of images `x` with labels `y` that share `n_leaves` hidden groups in any proportions: within-class Gaussian mixtures aligned and refined by CNN teachers."
+                        n_dims:int=20, weight:float=0.5, keep_all:bool=True, seed:int=0, log=None) -> np.ndarray:
+    "Cluster ids `[n]` of images `x` with labels `y` that share `n_leaves` hidden groups in any proportions: within-class Gaussian mixture components given to ids by CNN teachers, class by class, then refined by hard EM."
     y = np.asarray(y)
     a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
-    feats = class_features(x, y, n_dims, seed=seed)
-    local, comp = class_mixtures(feats, y, n_leaves, seed), class_mixtures(feats, y, 2 * n_leaves, seed)
+    feats = class_features(x, y, n_dims, seed=seed); comp = class_mixtures(feats, y, 2 * n_leaves, seed)
     for it in range(perm_passes + sample_passes):
         old = a.copy()
-        lp = loco_log_probs(x, y, a, n_leaves, epochs, seed=seed + 100 * it)
-        if it < perm_passes:
-            for c in np.unique(y): m = y == c; a[m] = _rematch(lp[m], local[m], n_leaves)
-        else:
-            lp = lp + crossfit_log_probs(x, a, n_leaves, epochs, seed=seed + 100 * it + 50)
-            a = gaussian_refine(feats, y, assign_components(lp, y, comp) if it == perm_passes else a, lp, n_leaves)
-        if log: log(f"mixture pass {it} ({'re-match' if it < perm_passes else 'samples'}): {(old != a).mean():.1%} of the ids changed")
+        lpx = crossfit_log_probs(x, a, n_leaves, epochs, seed=seed + 100 * it + 50) if it >= perm_passes else None
+        for c in np.unique(y):                                      # class by class: each teacher sees the ids moved before it
+            m = y == c
+            if m.all(): continue
+            lp = loco_log_probs(x, y, a, n_leaves, epochs, seed=seed + 100 * it, classes=[c])[m] + (lpx[m] if lpx is not None else 0)
+            b = assign_components(lp, y[m], comp[m], keep_all)
+            a[m] = gaussian_refine({c: feats[c]}, y[m], b, lp, n_leaves, weight) if lpx is not None else b
+        if log: log(f"mixture pass {it} ({'components' if it < perm_passes else 'components + samples'}): {(old != a).mean():.1%} of the ids changed")
     return a
 
 # %% ../nbs/02a_latent.ipynb #984b25b9
