@@ -23,7 +23,7 @@ def summary_lines(exp_dir) -> list:
             line.update(routed=round(ra.loc[(r.model, r.width), 'mean'], 4), routed_min=round(ra.loc[(r.model, r.width), 'min'], 4))
         if len(o) and r.model != 'goe_oracle': line['minus_oracle'] = round(100 * (o.acc_mean.iloc[0] - r.acc_mean), 2)
         if g is not None and r.width in g.index and f'{r.model}_gap' in g.columns and np.isfinite(g.loc[r.width, f'{r.model}_gap']):
-            line['minus_ref_equal_flops'] = round(-g.loc[r.width, f'{r.model}_gap'], 2)
+            line['over_ref_equal_flops'] = round(g.loc[r.width, f'{r.model}_gap'], 2)
         out.append(line)
     return out
 
