@@ -29,7 +29,7 @@ class RunConfig:
     data: str|None = setting(None, "data folder (holding mnist/ or celeba/, or your own images); default $GOE_DATA, else the task's embedded data", 'str')
     experiment_name: str = setting('demo', "records go to <out_dir>/<experiment_name>/run_<i>/")
     out_dir: str = setting('experiments', "where experiments are written")
-    routers: tuple = setting(('fixed', 'oracle', 'latent'), "routers to train, comma-separated: fixed (the dense Ref SqB), oracle, latent", 'names')
+    routers: tuple = setting(('fixed', 'oracle', 'latent', 'learned'), "routers to train, comma-separated: fixed (the dense Ref SqB), oracle, latent, learned", 'names')
     random_routing: bool = setting(True, "also evaluate every trained GoE with random routing (the ablation)")
     widths: tuple|None = setting(None, "width factors, comma-separated (default: the task's)", 'ints')
     num_epochs: int = setting(15, "training epochs (the same for every model)")

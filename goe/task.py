@@ -14,7 +14,8 @@ import numpy as np, torch
 from torch.utils.data import Dataset
 from .core import *
 from .router import Router, OracleRouter, FixedRouter, tree_paths
-from .latent import LatentRouter, LATENT_VQ, LATENT_FIT
+from .latent import LatentRouter, LATENT_VQ, LATENT_FIT, ROUTER_ARGS
+from .learned import LearnedRouter
 from .vqvae import VQVAE
 from torch import nn
 from .graph import Routed, tree_of_experts, ref_sqb, FastMaxPool2d
@@ -198,7 +199,7 @@ squares = register_task(Task('squares', 'Squares (generated)', squares_data, ('t
                              latent_vq=dict(LATENT_VQ, size=(12, 12)), latent_fit=dict(LATENT_FIT, refine='within_class')))
 
 # %% ../nbs/03a_task.ipynb #6fc0febf
-ROUTER_KINDS = ('fixed', 'oracle', 'latent')
+ROUTER_KINDS = ('fixed', 'oracle', 'latent', 'learned')
 
 def build_model(task:Task, router:str, width:int, fitted:Router|None=None) -> Routed:
     "A fresh `Routed` model of router kind `router` (`fitted`: a fitted router to use) at `width`."
@@ -206,10 +207,13 @@ def build_model(task:Task, router:str, width:int, fitted:Router|None=None) -> Ro
     if router == 'fixed': return Routed(FixedRouter([0] * task.depth), ref_sqb(stages))
     if router == 'oracle': r = OracleRouter(task.oracle_table())
     elif router == 'latent':
-        fit = task.latent_fit
-        r = fitted or LatentRouter(VQVAE(**dict(task.latent_vq, in_ch=task.in_ch, size=(task.size, task.size))), task.depth, task.branching, fit['refine'], fit['latent'])
+        r = fitted or LatentRouter(VQVAE(**_vq(task)), task.depth, task.branching, **{k: task.latent_fit[k] for k in ROUTER_ARGS if k in task.latent_fit})
+    elif router == 'learned':                    # started from the fitted Latent router when there is one
+        r = fitted if isinstance(fitted, LearnedRouter) else LearnedRouter.from_latent(fitted) if fitted else LearnedRouter(_vq(task), task.depth, task.branching, task.latent_fit.get('head', 0))
     else: raise GoeError(f"unknown router {router!r}: choose from {', '.join(ROUTER_KINDS)}")
     return Routed(r, tree_of_experts(stages, task.branching))
+
+def _vq(task:Task) -> dict: return dict(task.latent_vq, in_ch=task.in_ch, size=(task.size, task.size))
 
 def model_spec(task:Task, model:Routed, width:int, **extra) -> dict:
     "What a checkpoint stores to rebuild `model`: the task's name and options, the network, the router's spec."
