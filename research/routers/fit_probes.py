@@ -15,9 +15,9 @@ torch.set_num_threads(1)
 from goe.core import seed_everything
 from goe.task import get_task, load_data, apply_augment
 from goe.vqvae import train_vqvae
-from goe.latent import (LatentRouter, LATENT_FIT, align_within_class, align_with_teacher, align_with_mixtures, pooled_pixels, class_features,
-                        class_mixtures, fit_teacher, teacher_log_probs, loco_log_probs, crossfit_log_probs, gaussian_refine, assign_components,
-                        fit_head, lda_projection, order_leaves, _rematch)
+from goe.latent import LatentRouter, LATENT_FIT, fit_head
+from goe.clusters import (align_within_class, align_with_teacher, align_with_mixtures, pooled_pixels, class_features, class_mixtures, fit_teacher,
+                          teacher_log_probs, loco_log_probs, crossfit_log_probs, gaussian_refine, assign_components, lda_projection, order_leaves, _rematch)
 
 p = argparse.ArgumentParser(); p.add_argument('--seed', type=int, default=0); p.add_argument('--only', default='')
 a = p.parse_args(); only = set(filter(None, a.only.split(',')))
