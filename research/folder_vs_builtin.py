@@ -3,7 +3,8 @@
     OMP_NUM_THREADS=1 python research/folder_vs_builtin.py --out /tmp/folder_vs_builtin [--runs 3 --widths 4,8 --epochs 15]
         [--routers fixed,oracle,latent --settings builtin,folder_same_split,folder_source_split]
 
-Rerun with other --routers (same --out, --epochs) to add them: each command resumes its experiment and trains only what
+`--builtin EXP_DIR` reads the built-in task's records from an experiment `goe-train-mnist` already made (same epochs and
+seeds) instead of training them again. Rerun with other --routers (same --out, --epochs) to add them: each command resumes its experiment and trains only what
 is missing. research/folder_vs_builtin.jsonl holds the output of `--routers fixed,oracle` then `--routers latent` (both
 `--runs 3 --widths 4,8 --epochs 15`; about 2 hours on one thread of a shared 2-core machine, the Latent router's teacher
 fit 4-5 minutes per run).
@@ -71,13 +72,16 @@ def main():
     p.add_argument('--out', default='/tmp/folder_vs_builtin'); p.add_argument('--runs', type=int, default=3)
     p.add_argument('--widths', default='4,8'); p.add_argument('--epochs', type=int, default=15)
     p.add_argument('--routers', default='fixed,oracle,latent'); p.add_argument('--settings', default='builtin,folder_same_split,folder_source_split')
+    p.add_argument('--builtin', default=None, help="read the built-in task's records from this experiment folder (made by goe-train-mnist with the same --num_epochs and seeds) instead of training them")
     a = p.parse_args(); out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     from goe.records import load_records
     settings = {k: v for k, v in {'builtin': None, **write_folders(out)}.items() if k in a.settings.split(',')}
     means = {}
     for setting, folder in settings.items():
-        secs = train(setting, out, folder, a)
-        df = load_records(out/'experiments'/setting)
+        if setting == 'builtin' and a.builtin:
+            secs, df = 0, load_records(a.builtin)
+            df = df[df.router.isin(a.routers.split(',')) & df.width.isin([int(w) for w in a.widths.split(',')]) & (df.run < a.runs)]
+        else: secs, df = train(setting, out, folder, a), load_records(out/'experiments'/setting)
         for (model, width), g in df.groupby(['model', 'width'], sort=False):
             acc = g.sort_values('run').accuracy.to_numpy()
             means[setting, model, width] = acc.mean()
