@@ -13,7 +13,7 @@ root = Path(__file__).resolve().parent.parent
 def _site_links(text:str) -> str:
     "`[x](02_router.ipynb)` -> the docs site's page of that notebook (nbdev's page names)."
     from nbdev.config import get_config, nbpath2html
-    cfg = get_config(root); site = f"{cfg.doc_host.rstrip('/')}/{cfg.doc_baseurl.strip('/')}/".replace('//goe', '/goe')
+    cfg = get_config(root); site = '/'.join(p for p in (cfg.doc_host.rstrip('/'), cfg.doc_baseurl.strip('/')) if p) + '/'
     return re.sub(r'\]\(([^)\s:#]+)\.ipynb(#[^)]*)?\)', lambda m: f"]({site}{nbpath2html(Path(m[1] + '.ipynb')).as_posix()}{m[2] or ''})", text)
 
 def _executed(nb_path:Path) -> dict:
