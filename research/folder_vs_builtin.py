@@ -5,9 +5,10 @@
 
 `--builtin EXP_DIR` reads the built-in task's records from an experiment `goe-train-mnist` already made (same epochs and
 seeds) instead of training them again. Rerun with other --routers (same --out, --epochs) to add them: each command resumes its experiment and trains only what
-is missing. research/folder_vs_builtin.jsonl holds the output of `--routers fixed,oracle` then `--routers latent` (both
-`--runs 3 --widths 4,8 --epochs 15`; about 2 hours on one thread of a shared 2-core machine, the Latent router's teacher
-fit 4-5 minutes per run).
+is missing. research/folder_vs_builtin.jsonl holds the output of
+`--settings builtin,folder_source_split --builtin experiments/demo --routers fixed,oracle --widths 4,8 --runs 3` (the built-in
+side read from the main job's records, made by `goe-train-mnist --experiment_name demo --num_runs 3`; the folder side about
+13 minutes on one thread of a shared 2-core machine).
 
 The 5,000 embedded MNIST digits, in their four Rotated-MNIST groups (20,000 images), are written out as 28x28 PNGs with a
 labels.csv (file, label = the digit, group, source = the source digit), twice:
