@@ -110,7 +110,8 @@ def avgpool_rows():
 _ALLOC = """
 import json, resource, statistics, sys, time, torch
 from goe.core import reuse_freed_memory
-from goe.graph import ref_sqb, cnn_stages
+from goe.graph import ref_sqb
+from goe.task import cnn_stages
 if sys.argv[1] == '1': assert reuse_freed_memory()
 torch.set_num_threads(int(sys.argv[2])); torch.manual_seed(0)
 m, x, path = ref_sqb(cnn_stages(16)).eval(), torch.rand(1024, 1, 28, 28), torch.zeros(1024, 3, dtype=torch.long)
