@@ -3,11 +3,13 @@
 number in it is the one the shipped files reproduce.
     python tools/checkpoints_readme.py
 """
-import json
+import json, sys
 from pathlib import Path
 root = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(root))
+from goe.records import ROUTERS
 d = root/'checkpoints'/'rotated_mnist'
-NAMES = dict(fixed='Ref SqB', oracle='GoE Oracle', latent='GoE Latent', learned='GoE Learned')
+NAMES = {k: v['label'] for k, v in ROUTERS.items()}                 # the catalogue's names, in its order
 m = json.loads((d/'manifest.json').read_text())
 rows = sorted(m.items(), key=lambda kv: list(NAMES).index(kv[1]['router']))
 first = rows[0][1]
