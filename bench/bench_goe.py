@@ -6,7 +6,7 @@ Side by side in one process, on the same inputs: warm-up, then the median of rep
     python bench/bench_goe.py --device cuda   # on a GPU (CUDA events, synchronised)
 Ratios, not absolute times, are the result: they are stable across machines to about +-15% on shared CPUs.
 """
-import argparse, json, time, statistics, platform, warnings, os, re, subprocess, sys
+import argparse, json, time, statistics, platform, warnings, os, subprocess, sys, tempfile
 import numpy as np
 from pathlib import Path
 import torch
@@ -80,9 +80,8 @@ def tree_stages(p:int, depth:int, n_blocks:int=4):
 
 def peak_of(model:str, p:int, device:str, B:int=1024) -> int:
     """Bytes that one routed inference call (`model` 'goe_oracle' or 'ref_sqb', width `p`, batch `B`) needs above what was live before it,
-    in this (fresh) process after one warm-up call. CUDA: `torch.cuda.max_memory_allocated`. CPU: the peak resident set size
-    (reset through /proc/self/clear_refs), with glibc returning every block of 64 KiB or more at its free (`MALLOC_MMAP_THRESHOLD_`,
-    set by `peak_memory`), so the resident size follows the live tensors."""
+    in this (fresh) process after one warm-up call. CUDA: `torch.cuda.max_memory_allocated`. CPU: the highest point of the torch
+    profiler's memory timeline (every allocation and free of torch's CPU allocator, scratch buffers of the kernels included, to the byte)."""
     dev = torch.device(device)
     x, g = bench_inputs(rotated_mnist_datasets(), dev, B)
     m = (Routed(OracleRouter(rotated_mnist.oracle_table()), tree_of_experts(mnist_cnn(p))) if model == 'goe_oracle'
@@ -92,14 +91,16 @@ def peak_of(model:str, p:int, device:str, B:int=1024) -> int:
         if dev.type == 'cuda':
             torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats(); before = torch.cuda.memory_allocated()
             m(x, g); torch.cuda.synchronize(); return torch.cuda.max_memory_allocated() - before
-        status = lambda k: int(re.search(rf'{k}:\s+(\d+) kB', Path('/proc/self/status').read_text()).group(1)) * 1024
-        Path('/proc/self/clear_refs').write_text('5')
-        before = status('VmRSS'); m(x, g); return status('VmHWM') - before
+        from torch.profiler import profile, ProfilerActivity
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True, with_stack=True) as prof: m(x, g)
+    with tempfile.TemporaryDirectory() as d:
+        prof.export_memory_timeline(f'{d}/m.json', device='cpu')       # [times, [bytes per category] per time]
+        live = [sum(s) for s in json.loads(Path(f'{d}/m.json').read_text())[1]]
+    return max(live) - live[0]
 
 def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
-    "`peak_of` in `runs` fresh processes, median (None where /proc cannot tell); on CPU it repeats to the page, so one run is the default."
-    if device == 'cpu' and not Path('/proc/self/clear_refs').exists(): return None
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
+    "`peak_of` in `runs` fresh processes, median; exact on the CPU (allocator events), so one run is the default."
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
     out = [subprocess.run([sys.executable, __file__, '--peak_of', f'{model}:{p}', '--device', device, '--threads', str(threads)],
                           env=env, check=True, capture_output=True, text=True).stdout.split()[-1] for _ in range(runs)]
     return statistics.median(int(o) for o in out)
@@ -107,7 +108,7 @@ def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu'); ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--runs', type=int, default=3, help='whole measurements (median, and the range of each ratio)'); ap.add_argument('--train_reps', type=int, default=3, help='training epochs per model (median)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
+    ap.add_argument('--reps', type=int, default=20); ap.add_argument('--runs', type=int, default=3, help='whole measurements (median, and the range of each ratio)'); ap.add_argument('--train_reps', type=int, default=5, help='training epochs per model, alternating (median of the GoE / Ref SqB pairs)'); ap.add_argument('--quick', action='store_true', help='fewer sizes, for a smoke test')
     ap.add_argument('--out', default=None, help='output stem (default bench/results_<device>)')
     ap.add_argument('--plot', default=None, help='scaling figure (default imgs/scaling_<device>.png)')
     ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
@@ -165,7 +166,8 @@ def main():
                            all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path, all_over_ref=t_all / t_ref)
                 cur['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
         # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
-        # (the two models alternate, `--train_reps` epochs each, and the medians are compared: slow drifts of a shared machine hit both)
+        # (the two models alternate, `--train_reps` epochs each; the ratio is the median over the pairs of epochs run one after the
+        # other, so that a slow drift of a shared machine hits both sides of each pair)
         for p in ([4] if args.quick else [4, 8]):
             row, ts = dict(width=p), dict(goe_oracle=[], ref_sqb=[])
             for _ in range(args.train_reps):
@@ -175,14 +177,13 @@ def main():
                     dls = make_dls(data[0], data[1], 64, device=dev)
                     t0 = clock(); fit(model, dls, 1, log=None); ts[m].append(clock() - t0)
             row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
-            row['goe_over_ref'] = row['goe_oracle_epoch_s'] / row['ref_sqb_epoch_s']
+            row['goe_over_ref'] = statistics.median(a / b for a, b in zip(ts['goe_oracle'], ts['ref_sqb']))   # each GoE epoch against the Ref SqB epoch right after it
             cur['training'].append(row); print(row, flush=True)
         runs.append(cur)
     print('--- peak memory of routed inference at batch 1,024 (fresh processes)', flush=True)
     res['memory'] = []
     for p in widths:
         mem = {m: peak_memory(m, p, args.device, args.threads) for m in ('ref_sqb', 'goe_oracle')}
-        if None in mem.values(): break
         res['memory'].append(dict(width=p, ref_sqb_mb=mem['ref_sqb'] / 2**20, goe_oracle_mb=mem['goe_oracle'] / 2**20, goe_over_ref=mem['goe_oracle'] / mem['ref_sqb']))
         print(res['memory'][-1], flush=True)
     for sec in ('inference', 'scaling', 'training'):    # per row: the median over runs, and the range of each ratio
@@ -203,11 +204,12 @@ def main():
            '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {ratio(r, 'goe_over_ref')} | "
            f"{ratio(r, 'all_over_goe')} | {r['flops_ratio']:.2f} | {ratio(r, 'all_over_ref')} |" for r in res['scaling']]
-    md += ['', '| width | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
+    md += ['', f"One training epoch on the embedded Rotated MNIST (batch 64, fastai `Learner`, the test set evaluated after it): GoE Oracle and Ref SqB alternate, {args.train_reps} epochs each; the ratio is the median over the pairs of epochs run one after the other.", '',
+           '| width | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {ratio(r, 'goe_over_ref')} |" for r in res['training']]
     if res['memory']:
         md += ['', f"Peak memory of one routed inference call at batch 1,024 above what was live before it (a fresh process each; "
-               f"{'`torch.cuda.max_memory_allocated`' if dev.type == 'cuda' else 'peak resident set size, every freed block of 64 KiB or more returned at once'}):", '',
+               f"{'`torch.cuda.max_memory_allocated`' if dev.type == 'cuda' else 'the torch profiler’s memory timeline: every allocation and free of torch’s CPU allocator'}):", '',
                '| width | Ref SqB MiB | GoE Oracle MiB | GoE / Ref |', '|---:|---:|---:|---:|']
         md += [f"| {r['width']} | {r['ref_sqb_mb']:.1f} | {r['goe_oracle_mb']:.1f} | {r['goe_over_ref']:.2f} |" for r in res['memory']]
     stem.with_suffix('.md').write_text('\n'.join(md) + '\n')
