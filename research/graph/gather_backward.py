@@ -11,11 +11,8 @@ per-round ratios. Result: the variant was not faster (see README.md beside this 
     OMP_NUM_THREADS=2 PYTHONPATH=. python research/graph/gather_backward.py --threads 2 --width 4
 """
 import argparse, copy, json, statistics, sys, time
-from pathlib import Path
 import numpy as np, torch
 from torch import nn
-root = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(root/'bench'))
 from goe.graph import GraphOfExperts, _slots
 from goe.task import build_model, get_task, load_data
 from goe.core import reuse_freed_memory
