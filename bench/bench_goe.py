@@ -98,6 +98,24 @@ def peak_of(model:str, p:int, device:str, B:int=1024) -> int:
         live = [sum(s) for s in json.loads(Path(f'{d}/m.json').read_text())[1]]
     return max(live) - live[0]
 
+def fresh(argv:list, threads:int):
+    "This script with `argv` in a fresh process; the last line it prints, as JSON."
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
+    return json.loads(subprocess.run([sys.executable, __file__, *argv], env=env, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+
+def epochs_of(p:int, reps:int, device:str, clock) -> dict:
+    """Seconds of one training epoch (batch 64, `goe.train.fit`) of GoE Oracle and Ref SqB at width `p`, alternating, `reps` each, after one
+    untimed epoch of each: the ratio is the median over pairs of epochs run one after the other, so a slow drift of a shared machine hits both."""
+    data, ts = rotated_mnist_datasets(), dict(goe_oracle=[], ref_sqb=[])
+    for i in range(reps + 1):
+        for m in ts:
+            torch.manual_seed(0)
+            model = build_model(rotated_mnist, {'goe_oracle': 'oracle', 'ref_sqb': 'fixed'}[m], p)
+            dls = make_dls(data[0], data[1], 64, device=device)
+            t0 = clock(); fit(model, dls, 1, log=None); t = clock() - t0
+            if i: ts[m].append(t)
+    return ts
+
 def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
     "`peak_of` in `runs` fresh processes, median; exact on the CPU (allocator events), so one run is the default."
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
@@ -114,11 +132,15 @@ def main():
     ap.add_argument('--system_malloc', action='store_true', help="keep glibc's default malloc (big blocks page-faulted in afresh on every call)")
     ap.add_argument('--cpu_time', action='store_true', help="time the main thread's CPU time (with --threads 1: a machine shared with other work steals no time from it)")
     ap.add_argument('--peak_of', default=None, help=argparse.SUPPRESS)        # MODEL:P, in a fresh process: see `peak_of`
+    ap.add_argument('--epochs_of', type=int, default=None, help=argparse.SUPPRESS)  # P, in a fresh process: see `epochs_of`
     args = ap.parse_args()
     if args.cpu_time and args.threads != 1: ap.error('--cpu_time counts the main thread only: use it with --threads 1')
     clock = time.thread_time if args.cpu_time else time.perf_counter
     if args.peak_of:
         torch.set_num_threads(args.threads); m, p = args.peak_of.split(':'); print(peak_of(m, int(p), args.device)); return
+    if args.epochs_of:
+        if not args.system_malloc: reuse_freed_memory()
+        torch.set_num_threads(args.threads); print(json.dumps(epochs_of(args.epochs_of, args.train_reps, args.device, clock))); return
     reused = False if args.system_malloc else reuse_freed_memory()      # the same for every variant: only the time of allocation changes
     torch.set_num_threads(args.threads); torch.manual_seed(0)
     dev = torch.device(args.device); T = timer(dev, clock)
@@ -165,18 +187,12 @@ def main():
                 row = dict(depth=depth, width=p, batch=B, n_experts=sum(g.n_experts), goe_ms=t_goe * 1e3, all_experts_ms=t_all * 1e3, ref_ms=t_ref * 1e3,
                            all_over_goe=t_all / t_goe, goe_over_ref=t_goe / t_ref, flops_ratio=f_all / f_path, path_flops=f_path, all_over_ref=t_all / t_ref)
                 cur['scaling'].append(row); print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
-        # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both
-        # (the two models alternate, `--train_reps` epochs each; the ratio is the median over the pairs of epochs run one after the
-        # other, so that a slow drift of a shared machine hits both sides of each pair)
+        # one training epoch on the embedded Rotated MNIST (16,000 images), same recipe for both, in a fresh process per width
+        # (so the inference measured above leaves nothing behind that one model pays for; see `epochs_of`)
         for p in ([4] if args.quick else [4, 8]):
-            row, ts = dict(width=p), dict(goe_oracle=[], ref_sqb=[])
-            for _ in range(args.train_reps):
-                for m in ts:
-                    torch.manual_seed(0)
-                    model = build_model(rotated_mnist, {'goe_oracle': 'oracle', 'ref_sqb': 'fixed'}[m], p)
-                    dls = make_dls(data[0], data[1], 64, device=dev)
-                    t0 = clock(); fit(model, dls, 1, log=None); ts[m].append(clock() - t0)
-            row.update({f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
+            ts = fresh(['--epochs_of', str(p), '--train_reps', str(args.train_reps), '--device', args.device, '--threads', str(args.threads)]
+                       + ['--cpu_time'] * args.cpu_time + ['--system_malloc'] * args.system_malloc, args.threads)
+            row = dict(width=p, **{f'{m}_epoch_s': statistics.median(v) for m, v in ts.items()})
             row['goe_over_ref'] = statistics.median(a / b for a, b in zip(ts['goe_oracle'], ts['ref_sqb']))   # each GoE epoch against the Ref SqB epoch right after it
             cur['training'].append(row); print(row, flush=True)
         runs.append(cur)
@@ -204,7 +220,7 @@ def main():
            '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
     md += [f"| {r['depth']} | {r['n_experts']} | {r['path_flops']:,} | {r['ref_ms']:.2f} | {r['goe_ms']:.2f} | {r['all_experts_ms']:.2f} | {ratio(r, 'goe_over_ref')} | "
            f"{ratio(r, 'all_over_goe')} | {r['flops_ratio']:.2f} | {ratio(r, 'all_over_ref')} |" for r in res['scaling']]
-    md += ['', f"One training epoch on the embedded Rotated MNIST (16,000 images in 250 steps of batch 64, as a run trains them: `goe.train.fit`, fastai `Learner`, no evaluation): GoE Oracle and Ref SqB alternate, {args.train_reps} epochs each; the ratio is the median over the pairs of epochs run one after the other.", '',
+    md += ['', f"One training epoch on the embedded Rotated MNIST (16,000 images in 250 steps of batch 64, as a run trains them: `goe.train.fit`, fastai `Learner`, no evaluation): in a fresh process per width, after one untimed epoch of each, GoE Oracle and Ref SqB alternate, {args.train_reps} epochs each; the ratio is the median over the pairs of epochs run one after the other.", '',
            '| width | GoE epoch s | Ref epoch s | GoE / Ref |', '|---:|---:|---:|---:|']
     md += [f"| {r['width']} | {r['goe_oracle_epoch_s']:.2f} | {r['ref_sqb_epoch_s']:.2f} | {ratio(r, 'goe_over_ref')} |" for r in res['training']]
     if res['memory']:
