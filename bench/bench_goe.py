@@ -118,10 +118,7 @@ def epochs_of(p:int, reps:int, device:str, clock) -> dict:
 
 def peak_memory(model:str, p:int, device:str, threads:int, runs:int=1):
     "`peak_of` in `runs` fresh processes, median; exact on the CPU (allocator events), so one run is the default."
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=os.pathsep.join([str(root), os.environ.get('PYTHONPATH', '')]))
-    out = [subprocess.run([sys.executable, __file__, '--peak_of', f'{model}:{p}', '--device', device, '--threads', str(threads)],
-                          env=env, check=True, capture_output=True, text=True).stdout.split()[-1] for _ in range(runs)]
-    return statistics.median(int(o) for o in out)
+    return statistics.median(fresh(['--peak_of', f'{model}:{p}', '--device', device, '--threads', str(threads)], threads) for _ in range(runs))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
