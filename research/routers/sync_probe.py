@@ -2,7 +2,7 @@
 
 The Latent fit (`refine='mixture'`) gives each class its own clusters and then aligns them across classes one class at
 a time, each by a teacher trained on the classes aligned so far. On full MNIST two of three runs end with whole clusters
-aligned to the wrong rotation (90 deg for 270 deg). Here each class gets its own small teacher (its images -> its own
+aligned to the wrong rotation (90 deg for 270 deg). Here `goe.clusters.synchronise_clusters` gives each class its own small teacher (its images -> its own
 cluster ids); every teacher scores every other class's clusters, and one permutation per class is chosen to maximise the
 summed agreement of all pairs (coordinate ascent over Hungarian matchings, from many random starts). The group
 metadata is used only to score the result (`diagnosis`).
@@ -20,11 +20,11 @@ import numpy as np, torch
 from scipy.optimize import linear_sum_assignment
 torch.set_num_threads(1)
 from goe.task import get_task, load_data
-from goe.clusters import align_within_class, align_with_mixtures, pooled_pixels, fit_teacher, teacher_log_probs
+from goe.clusters import align_within_class, align_with_mixtures, synchronise_clusters, pooled_pixels
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist'); p.add_argument('--data', default='embedded'); p.add_argument('--seed', type=int, default=0)
-p.add_argument('--fit_images', type=int, default=20000); p.add_argument('--restarts', type=int, default=200); p.add_argument('--mixture', action='store_true')
+p.add_argument('--fit_images', type=int, default=20000); p.add_argument('--mixture', action='store_true')
 p.add_argument('--no_baseline', action='store_true', help="with --mixture: skip the shipped fit's own run")
 a = p.parse_args()
 task = get_task(a.task); tr, _, info = load_data(task, a.data)
@@ -45,45 +45,10 @@ t0 = time.time()
 start = align_within_class(pooled_pixels(x), y, K, seed=a.seed)            # within-class k-means clusters (aligned by LDA, as the fit starts)
 emit(step='within_class', routing=racc(start, g), per_class=per_class(start, g), seconds=round(time.time() - t0, 1))
 
-# one teacher per class on its own cluster ids; S[c, d][i, j]: mean log-probability that teacher c gives its id i to class d's cluster j
 t0 = time.time()
-teachers = {c: fit_teacher(x[torch.as_tensor(y == c)], start[y == c], K, epochs=3, seed=a.seed + int(c)) for c in classes}
-S = np.zeros((len(classes), len(classes), K, K))
-for ci, c in enumerate(classes):
-    L = teacher_log_probs(teachers[c], x)
-    for di, d in enumerate(classes):
-        for j in range(K):
-            m = (y == d) & (start == j)
-            if m.any(): S[ci, di, :, j] = L[m].mean(0)
-emit(step='pair_scores', seconds=round(time.time() - t0, 1))
-
-def score(perm):                          # perm[c][i] = global id of class c's id i; summed agreement over ordered pairs c != d
-    inv = [np.argsort(q) for q in perm]
-    return sum(S[ci, di][inv[ci][perm[di]], np.arange(K)].sum() for ci in range(len(classes)) for di in range(len(classes)) if ci != di)
-def ascend(perm):
-    perm = [q.copy() for q in perm]
-    for _ in range(50):
-        changed = False
-        for ci in range(len(classes)):
-            inv = [np.argsort(q) for q in perm]
-            gain = np.zeros((K, K))                                   # gain[i, u]: class ci's id i given global id u
-            for di in range(len(classes)):
-                if di == ci: continue
-                gain += S[ci, di][:, inv[di]] + S[di, ci][inv[di], :].T
-            r, col = linear_sum_assignment(-gain); new = col[np.argsort(r)]
-            if (new != perm[ci]).any(): perm[ci], changed = new, True
-        if not changed: break
-    return perm
-rng = np.random.default_rng(a.seed)
-ident = [np.arange(K) for _ in classes]
-best = ascend(ident); best_s = score(best); from_start = best_s
-for _ in range(a.restarts):
-    q = ascend([rng.permutation(K) for _ in classes]); s = score(q)
-    if s > best_s + 1e-9: best, best_s = q, s
-synced = np.zeros_like(start)
-for ci, c in enumerate(classes): synced[y == c] = best[ci][start[y == c]]
-emit(step='synchronised', routing=racc(synced, g), per_class=per_class(synced, g), score=round(best_s, 2), score_from_lda_start=round(from_start, 2),
-     changed=round(float((synced != start).mean()), 4))
+synced = synchronise_clusters(x, y, start, K, epochs=3, seed=a.seed)           # one teacher per class, every pair scored, 200 random starts
+emit(step='synchronised', routing=racc(synced, g), per_class=per_class(synced, g), changed=round(float((synced != start).mean()), 4),
+     seconds=round(time.time() - t0, 1))
 
 if a.mixture:
     if not a.no_baseline:
