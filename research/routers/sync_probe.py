@@ -17,9 +17,9 @@ Output: `sync_probe.jsonl` (seeds 0 and 1 of full MNIST, the two seeds whose run
 """
 import argparse, json, time
 import numpy as np, torch
-from scipy.optimize import linear_sum_assignment
 torch.set_num_threads(1)
-from goe.task import get_task, load_data
+import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
+from diagnosis import fit_images, racc as racc_, per_class as per_class_
 from goe.clusters import align_within_class, align_with_mixtures, synchronise_clusters, pooled_pixels
 
 p = argparse.ArgumentParser()
@@ -27,19 +27,11 @@ p.add_argument('--task', default='rotated_mnist'); p.add_argument('--data', defa
 p.add_argument('--fit_images', type=int, default=20000); p.add_argument('--mixture', action='store_true')
 p.add_argument('--no_baseline', action='store_true', help="with --mixture: skip the shipped fit's own run")
 a = p.parse_args()
-task = get_task(a.task); tr, _, info = load_data(task, a.data)
-x, g, y = tr.tensors()
-sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(a.seed))[:a.fit_images].sort().values    # the run's subset (goe.run)
-x, g, y = x[sub], g[sub].numpy(), np.asarray(y)[sub.numpy()]
+x, g, y, task, info = fit_images(a.task, a.data, a.seed, a.fit_images)
 K = task.branching ** (task.depth - 1); classes = np.unique(y)
 def emit(**kw): print(json.dumps(dict(task=a.task, data=info['description'], seed=a.seed, **kw)), flush=True)
 
-def racc(pred, grp):                      # diagnosis: share of images whose id is their group's (ids matched to groups by the Hungarian method)
-    t = np.zeros((grp.max() + 1, max(pred.max() + 1, K)), int); np.add.at(t, (grp, pred), 1); r, c = linear_sum_assignment(-t)
-    return round(t[r, c].sum() / len(grp), 4)
-def per_class(pred, grp):                 # diagnosis: each class's share under the global matching
-    t = np.zeros((K, K), int); np.add.at(t, (grp, pred), 1); r, c = linear_sum_assignment(-t); m = dict(zip(r, c)); want = np.array([m[q] for q in grp])
-    return [round(float((pred[y == c] == want[y == c]).mean()), 3) for c in classes]
+racc = lambda pred, grp: racc_(pred, grp, K); per_class = lambda pred, grp: per_class_(pred, grp, y, K)   # diagnosis: against the true groups
 
 t0 = time.time()
 start = align_within_class(pooled_pixels(x), y, K, seed=a.seed)            # within-class k-means clusters (aligned by LDA, as the fit starts)
