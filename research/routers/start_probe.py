@@ -7,7 +7,8 @@ agreement (`loco_kappa`: a teacher trained on the other classes predicts each cl
 Each start is also built from 16 components per class (`components16`) to see whether the score can choose the number
 of components. Output `start_probe.jsonl`: `rotated_mnist_1v` seed 0, rotated faces seed 0 (`--task rotated_faces
 --data ../shared/data`), full MNIST seed 1 (`--task rotated_mnist --data ../shared/data --seed 1`, stopped before its
-`components16` line), the embedded `rotated_mnist` seed 0. 4-12 minutes each on one thread.
+`components16` line), the embedded `rotated_mnist` seed 0; then, with `--sizes 2`, the embedded `rotated_mnist` seeds 1 and 2 and full MNIST
+seeds 0 and 2. 4-12 minutes each on one thread.
 """
 import argparse, json, time
 import numpy as np, torch
