@@ -15,8 +15,7 @@ import numpy as np, torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import fit_images, racc as racc_
-from sklearn.metrics import cohen_kappa_score
-from goe.clusters import align_within_class, synchronise_clusters, cluster_components, class_features, class_mixtures, pooled_pixels, loco_log_probs
+from goe.clusters import align_within_class, synchronise_clusters, cluster_components, class_features, class_mixtures, pooled_pixels, loco_agreement
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--seed', type=int, default=0)
@@ -26,9 +25,7 @@ a = p.parse_args()
 x, g, y, task, info = fit_images(a.task, a.data, a.seed, a.fit_images)
 K = task.branching ** (task.depth - 1)
 def emit(**kw): print(json.dumps(dict(task=a.task, data=info['description'], seed=a.seed, **kw)), flush=True)
-def kappa(ids):
-    pred = loco_log_probs(x, y, ids, K, seed=a.seed + 7).argmax(1)
-    return round(float(cohen_kappa_score(ids, pred)), 4)
+def kappa(ids): return round(loco_agreement(x, y, ids, K, seed=a.seed + 7), 4)   # as start='auto' scores a start
 t0 = time.time(); ids = synchronise_clusters(x, y, align_within_class(pooled_pixels(x), y, K, seed=a.seed), K, seed=a.seed)
 emit(start='kmeans', step='start', routing=racc_(ids, g, K), loco_kappa=kappa(ids), seconds=round(time.time() - t0, 1))
 for n in [int(q) * K for q in a.sizes.split(',')]:
