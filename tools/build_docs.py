@@ -12,6 +12,10 @@
 3. Sphinx + MyST-NB (furo theme, configuration in `tools/sphinx/conf.py`) renders the staged notebooks,
    with a navigation tree of every chapter in file order and a search page, into `_docs/`.
 
+`--flags realdata` also runs the cells marked with those test flags (as `nbdev-test --flags` does) and keeps their
+outputs off the pages, so one execution can serve as the notebooks' tests and the site (`tools/test.sh` uses it that
+way; `--results FILE` writes each notebook's outcome as JSON).
+
 It also runs nbdev's own preprocessing for `nbdev-docs` (`proc_nbs`, into `_proc/`: everything but Quarto),
 so a change that would break `nbdev-docs` for Quarto users fails here. Staging goes to `build/docs/`.
 Nothing is downloaded. Exits 1 (naming the notebook and cell) when a
@@ -116,14 +120,18 @@ def _nbdev_id(m):
     return m.group(0) if make_id(nid) == nid else f'<span id="{nid}"></span>\n\n{m.group(0)}'
 
 
-def stage(nb_path:str, src_dir:str) -> dict:
+def stage(nb_path:str, src_dir:str, force:tuple=()) -> dict:
     "Execute one notebook and write its processed copy for Sphinx; returns timing and images used, or the error."
-    try: return _stage(Path(nb_path).resolve(), Path(src_dir).resolve())
-    except Exception as e: return dict(nb=str(nb_path), error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-
-
-def _stage(nb_path:Path, src_dir:Path) -> dict:
     t0 = time.time()
+    print(f"Starting {nb_path}", flush=True)
+    try: res = _stage(Path(nb_path).resolve(), Path(src_dir).resolve(), set(force))
+    except Exception as e: res = dict(nb=str(nb_path), error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
+    res['secs'] = time.time() - t0
+    print(f"- {'FAILED' if 'error' in res else 'Completed'} {nb_path} ({res['secs']:.0f}s)", flush=True)
+    return res
+
+
+def _stage(nb_path:Path, src_dir:Path, force:set=frozenset()) -> dict:
     import inspect
     from fastcore.nbio import read_nb, write_nb, nb_frontmatter, fm_default_eval, dict2nb, nb2str
     from fastcore.xtras import working_directory
@@ -140,7 +148,8 @@ def _stage(nb_path:Path, src_dir:Path) -> dict:
     # 1. add the show_doc cells, then run the notebook as nbdev-test does
     nb = read_nb(nb_path)
     NBProcessor(nb=nb, procs=[add_show_docs], rm_directives=False).process()
-    flags = set(str(cfg.get('tst_flags', '')).split())
+    tst_flags = set(str(cfg.get('tst_flags', '')).split())
+    flags = tst_flags - force   # the skipped ones
     fm = nb_frontmatter(nb)
     dflt = fm_default_eval(fm)
     skip_exec = str(fm.get('skip_exec', '')).lower() == 'true'
@@ -153,6 +162,8 @@ def _stage(nb_path:Path, src_dir:Path) -> dict:
     except Exception as e:
         return dict(nb=str(nb_path), error=f"{type(e).__name__}: {e}\n{k.prettytb(fname=nb_path) or traceback.format_exc()}")
 
+    for c in nb.cells:   # a flagged cell (real data) shows its code, never its output: pages do not depend on the flags
+        if c.cell_type == 'code' and tst_flags & c.directives.keys(): c.outputs = []
     # 2. nbdev's doc processors, then what Sphinx needs
     nb = dict2nb(json.loads(nb2str(nb)))   # as `read_nb` gives it: what nbdev's processors expect
     procs = [p for p in FilterDefaults().procs() if getattr(p, '__name__', '') not in _PROCS_SKIPPED]
@@ -178,7 +189,7 @@ def _stage(nb_path:Path, src_dir:Path) -> dict:
     dest.parent.mkdir(parents=True, exist_ok=True)
     nb.metadata.setdefault('kernelspec', {'display_name': 'python3', 'language': 'python', 'name': 'python3'})
     write_nb(nb, dest)
-    return dict(nb=str(nb_path), page=str(page), assets=assets, secs=time.time() - t0)
+    return dict(nb=str(nb_path), page=str(page), assets=assets)
 
 
 def _toctree(pages) -> str:
@@ -190,7 +201,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--workers', type=int, default=int(os.environ.get('GOE_DOCS_WORKERS', 2)), help='notebooks executed at once')
     ap.add_argument('--out', default=None, help='output folder (default: doc_path from pyproject.toml, `_docs`)')
+    ap.add_argument('--flags', default='', help='test flags whose cells run too (space- or comma-separated), as nbdev-test --flags')
+    ap.add_argument('--results', default=None, help="write each notebook's outcome (nb, ok, secs) to this JSON file")
     args = ap.parse_args()
+    force = tuple(f for f in re.split(r'[\s,]+', args.flags) if f)
     from nbdev.config import get_config
     from fastcore.nbio import read_nb, write_nb, mk_cell
     cfg = get_config(root)
@@ -201,14 +215,16 @@ def main():
     nbs, files = notebooks()
     if not any(f.stem == 'index' and f.parent == nbs for f in files): sys.exit(f"no {nbs/'index.ipynb'}: it is the site's home page")
     t0 = time.time()
-    print(f"executing {len(files)} notebooks, {args.workers} at a time")
+    print(f"executing {len(files)} notebooks, {args.workers} at a time" + (f"; flagged cells run too: {' '.join(force)}" if force else ''))
     # a fresh process per notebook (IPython's shell takes over `__main__`), as nbdev-test gives each its own
     # biggest notebooks first (they run longest), so the last one to start is a short one
     todo = sorted(files, key=lambda f: f.stat().st_size, reverse=True)
     with mp.get_context('spawn').Pool(max(1, args.workers), maxtasksperchild=1) as pool:
-        done = dict(zip(todo, pool.starmap(stage, [(str(f), str(src_dir)) for f in todo], chunksize=1)))
+        done = dict(zip(todo, pool.starmap(stage, [(str(f), str(src_dir), force) for f in todo], chunksize=1)))
     results = [done[f] for f in files]
     failed = [r for r in results if 'error' in r]
+    if args.results:
+        Path(args.results).write_text(json.dumps([dict(nb=r['nb'], ok='error' not in r, secs=round(r['secs'], 1)) for r in results], indent=1))
     for r in results:
         if 'error' not in r: print(f"  {Path(r['nb']).name} -> {r['page']}.html  ({r['secs']:.0f}s)")
     if failed:
