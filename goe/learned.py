@@ -67,7 +67,7 @@ class LearnedRouter(Router):
         return r.to(lat.leaf_paths.device)
 
 # %% ../nbs/02b_learned.ipynb #18033123
-LEARNED_FIT = dict(signal='reinforce', balance=1.0, z_loss=1e-3, tau=0.5, lr_mult=0.1, encoder=True)
+LEARNED_FIT = dict(signal='reinforce', balance=1.0, z_loss=1e-3, tau=0.5, lr_mult=0.1, encoder=True, anchor=1.0)
 
 class LearnedRouting(Callback):
     "fastai callback that trains a model's `LearnedRouter` with its experts: a `signal` ('reinforce' or 'gate'), load balancing towards the start shares, z-loss, annealed Gumbel exploration, an `anchor` to the start's leaves, router steps scaled by `lr_mult` (its encoder too, unless `encoder=False`)."

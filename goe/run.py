@@ -89,7 +89,8 @@ def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tu
         model.graph.warm_start_from(dense.graph)
     cbs = [LearnedRouting(**LEARNED_FIT)] if router == 'learned' else []        # the learned router trains with its experts
     learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, cbs=cbs, prefix=prefix, log=log)
-    train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]))
+    train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]),
+                 **({'learned': dict(LEARNED_FIT)} if router == 'learned' else {}))      # the learned router's training settings
     if rank_distrib(): distrib_barrier(); return read_record(unit_path(rd, router, width))      # several processes: rank 0 evaluates and writes
     save_checkpoint(unit_path(rd, router, width, '.pt'), model, model_spec(task, model, width, seed=seed))
     t0 = time.perf_counter(); ev = evaluate(model, dls.valid, n_groups)
