@@ -1,4 +1,4 @@
-"""A router trained with the experts, end to end, without metadata: one path per input at inference, a straight-through gate while training, load balancing and a z-loss from the mixture-of-experts literature, initialised from the Latent router's fit.
+"""A router trained with the experts, end to end, without metadata: one path per input while training and at inference, learned from the loss of the path taken, with load balancing, a z-loss and an anchor to its start, the Latent router's fit.
 
 Docs: https://goe-developers.github.io/goe/learned.html.md"""
 
@@ -72,8 +72,9 @@ LEARNED_FIT = dict(signal='reinforce', balance=1.0, z_loss=1e-3, tau=0.5, lr_mul
 class LearnedRouting(Callback):
     "fastai callback that trains a model's `LearnedRouter` with its experts: a `signal` ('reinforce' or 'gate'), load balancing towards the start shares, z-loss, annealed Gumbel exploration, an `anchor` to the start's leaves, router steps scaled by `lr_mult` (its encoder too, unless `encoder=False`)."
     order = 5                                                   # before the callbacks that read the loss
-    def __init__(self, signal:str='reinforce', balance:float=0.01, z_loss:float=1e-3, tau:float=0.5, lr_mult:float=0.1, encoder:bool=True,
-                 anchor:float=0., n_probe:int=2048, floor:float=0.01):
+    def __init__(self, signal:str=LEARNED_FIT['signal'], balance:float=LEARNED_FIT['balance'], z_loss:float=LEARNED_FIT['z_loss'],
+                 tau:float=LEARNED_FIT['tau'], lr_mult:float=LEARNED_FIT['lr_mult'], encoder:bool=LEARNED_FIT['encoder'],
+                 anchor:float=LEARNED_FIT['anchor'], n_probe:int=2048, floor:float=0.01):
         if signal not in ('reinforce', 'gate'): raise GoeError(f"unknown signal {signal!r}: use 'reinforce' or 'gate'")
         self.signal, self.balance, self.z_loss, self.tau0, self.lr_mult, self.encoder, self.anchor = signal, balance, z_loss, tau, lr_mult, encoder, anchor
         self.n_probe, self.floor = n_probe, floor
