@@ -13,39 +13,29 @@ For each run of a published experiment (its `latent_router.pt`, fitted by the co
 EXP: the `--out_dir` of the commands on the Results page. Output `ceiling_probe.jsonl`. 1-6 minutes per run on one thread.
 """
 import argparse, copy, json, time
-import numpy as np, torch
+import torch
 from torch import nn
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
-from diagnosis import racc
-from goe.core import load_checkpoint
-from goe.task import get_task, load_data, apply_augment
-from goe.latent import LatentRouter, fit_head
+from diagnosis import racc, task_data, fit_images, fitted_router, leaves, head_augment
+from goe.latent import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--exp', required=True); p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded')
 p.add_argument('--runs', default='0,1,2'); p.add_argument('--hidden', default='16,64'); p.add_argument('--seed', type=int, default=0)
 a = p.parse_args()
-task = get_task(a.task); tr, te, info = load_data(task, a.data)
-x, g, y = tr.tensors(); xt, gt, _ = te.tensors(); g, gt = g.numpy(), gt.numpy()
-K = task.branching ** (task.depth - 1); fitc = task.latent_fit
-views = [v for v in task.group_views if v in fitc.get('head_views', ())]
-augment = (lambda b: apply_augment(b, views)) if views else None
-
-def leaves(r, imgs):
-    with torch.no_grad(): return torch.cat([r.leaf(imgs[i:i + 4096]) for i in range(0, len(imgs), 4096)]).numpy()
+task, (_, te, info) = task_data(a.task, a.data)
+xt, gt, _ = te.tensors(); gt = gt.numpy()
+K = task.branching ** (task.depth - 1); augment = head_augment(task)
 
 for run in [int(v) for v in a.runs.split(',')]:
-    seed = a.seed + run
-    ck = load_checkpoint(Path(a.exp)/f'run_{run}'/'latent_router.pt')
-    router = LatentRouter.from_spec(ck['config']['router']); router.load_state_dict(ck['state_dict']); router.eval()
-    sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:fitc.get('fit_images') or len(x)].sort().values
-    xs, gs = x[sub], g[sub.numpy()]
-    out = dict(task=a.task, data=info['description'], run=run, fit_images=len(sub),
+    seed = a.seed + run; router = fitted_router(a.exp, run)
+    xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.latent_fit.get('fit_images', 20000))
+    out = dict(task=a.task, data=info['description'], run=run, fit_images=len(xs),
                fitted=dict(fit=racc(leaves(router, xs), gs, K), test=racc(leaves(router, xt), gt, K)))
     for h in [int(v) for v in a.hidden.split(',')]:
         t0 = time.time(); r = copy.deepcopy(router)
         if h != r.head_units: r.head, r.head_units = nn.Sequential(nn.Linear(r.head[0].in_features, h), nn.ReLU(), nn.Linear(h, K)).requires_grad_(False), h
-        fit_head(r, xs, gs, augment, fitc.get('head_epochs', 20), seed=seed)
+        fit_head(r, xs, gs, augment, task.latent_fit.get('head_epochs', 20), seed=seed)
         out[f'true_h{h}'] = dict(fit=racc(leaves(r, xs), gs, K), test=racc(leaves(r, xt), gt, K), seconds=round(time.time() - t0, 1))
     print(json.dumps(out), flush=True)

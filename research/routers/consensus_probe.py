@@ -13,11 +13,9 @@ import numpy as np, torch
 from scipy.optimize import linear_sum_assignment
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
-from diagnosis import fit_images, racc
+from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
 from goe.clusters import align_with_mixtures
-from goe.core import load_checkpoint
-from goe.task import apply_augment
-from goe.latent import LatentRouter, fit_head
+from goe.latent import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)
@@ -42,13 +40,9 @@ vote = votes.argmax(1); unanimous = votes.max(1) == len(seeds)
 out = dict(task=a.task, data=info['description'], run_seed=a.run_seed, seeds=seeds, each=[racc(ids[s], g, K) for s in seeds],
            vote=racc(vote, g, K), unanimous_share=round(float(unanimous.mean()), 4), unanimous_right=racc(vote[unanimous], g[unanimous], K))
 if a.exp:
-    from goe.task import load_data
-    ck = load_checkpoint(f'{a.exp}/run_{a.run_seed}/latent_router.pt')
-    r = LatentRouter.from_spec(ck['config']['router']); r.load_state_dict(ck['state_dict'])
-    xt, gt, _ = load_data(task, a.data)[1].tensors(); gt = gt.numpy()
-    leaves = lambda imgs: torch.cat([r.leaf(imgs[i:i + 4096]) for i in range(0, len(imgs), 4096)]).numpy()
-    with torch.no_grad(): out['fitted_test'] = racc(leaves(xt), gt, K)
-    views = [v for v in task.group_views if v in task.latent_fit.get('head_views', ())]
-    fit_head(r, x[torch.as_tensor(unanimous)], vote[unanimous], (lambda b: apply_augment(b, views)) if views else None, 20, seed=a.run_seed)
-    with torch.no_grad(): out.update(head_unanimous_fit=racc(leaves(x), g, K), head_unanimous_test=racc(leaves(xt), gt, K))
+    r = fitted_router(a.exp, a.run_seed)
+    xt, gt, _ = task_data(a.task, a.data)[1][1].tensors(); gt = gt.numpy()
+    out['fitted_test'] = racc(leaves(r, xt), gt, K)
+    fit_head(r, x[torch.as_tensor(unanimous)], vote[unanimous], head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed)
+    out.update(head_unanimous_fit=racc(leaves(r, x), g, K), head_unanimous_test=racc(leaves(r, xt), gt, K))
 print(json.dumps(dict(out, seconds=round(time.time() - t0))), flush=True)

@@ -8,33 +8,28 @@ share of the fit and test images at their group's leaf is a diagnosis (the TRUE 
 Output `selflabel_probe.jsonl` (`rotated_mnist_1v`, run 0 of the Results page's command). About a minute.
 """
 import argparse, copy, json, time
-import numpy as np, torch
+import torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
-from diagnosis import racc
-from goe.core import load_checkpoint
-from goe.task import get_task, load_data, apply_augment
-from goe.latent import LatentRouter, fit_head
+from diagnosis import racc, task_data, fit_images, fitted_router, leaves
+from goe.task import apply_augment
+from goe.latent import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--exp', required=True); p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded')
 p.add_argument('--run', type=int, default=0); p.add_argument('--seed', type=int, default=0)
 a = p.parse_args()
-task = get_task(a.task); tr, te, info = load_data(task, a.data); seed = a.seed + a.run
-x, g, _ = tr.tensors(); xt, gt, _ = te.tensors(); g, gt = g.numpy(), gt.numpy()
-K = task.branching ** (task.depth - 1); fitc = task.latent_fit
-ck = load_checkpoint(Path(a.exp)/f'run_{a.run}'/'latent_router.pt')
-router = LatentRouter.from_spec(ck['config']['router']); router.load_state_dict(ck['state_dict'])
-sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:fitc.get('fit_images') or len(x)].sort().values
-xs, gs = x[sub], g[sub.numpy()]
-def leaves(r, imgs):
-    with torch.no_grad(): return torch.cat([r.leaf(imgs[i:i + 4096]) for i in range(0, len(imgs), 4096)]).numpy()
+task, (_, te, info) = task_data(a.task, a.data); seed = a.seed + a.run
+xt, gt, _ = te.tensors(); gt = gt.numpy()
+K = task.branching ** (task.depth - 1)
+router = fitted_router(a.exp, a.run)
+xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.latent_fit.get('fit_images', 20000))
 ids = leaves(router, xs)
 def emit(**kw): print(json.dumps(dict(task=a.task, data=info['description'], run=a.run, **kw)), flush=True)
 emit(variant='fitted', fit=racc(ids, gs, K), test=racc(leaves(router, xt), gt, K))
 for views, mode, rounds in [(('noise',), 'threshold', 3), (('noise',), 'sinkhorn', 3), (('shift', 'noise', 'cutout'), 'threshold', 0),
                             (('shift', 'noise', 'cutout'), 'threshold', 3), (('shift', 'noise', 'cutout'), 'sinkhorn', 3)]:
-    r = copy.deepcopy(router); t0 = time.time(); lines = []
-    new = fit_head(r, xs, ids, lambda b, v=views: apply_augment(b, v), fitc.get('head_epochs', 20), seed=seed, rounds=rounds, mode=mode, log=lines.append)
+    r = copy.deepcopy(router); t0 = time.time(); lines = []; torch.manual_seed(seed)   # the rounds' views draw from torch's global generator
+    new = fit_head(r, xs, ids, lambda b, v=views: apply_augment(b, v), task.latent_fit.get('head_epochs', 20), seed=seed, rounds=rounds, mode=mode, log=lines.append)
     emit(variant='self_label', views=list(views), mode=mode, rounds=rounds, ids=racc(new, gs, K), fit=racc(leaves(r, xs), gs, K),
          test=racc(leaves(r, xt), gt, K), rounds_log=lines, seconds=round(time.time() - t0, 1))
