@@ -12,6 +12,7 @@ import numpy as np, pandas as pd, torch
 from .core import *
 from .task import Task, GroupedImages, register_task, data_info, is_generated, mark_generated
 from .mnist import MNIST_GROUPS, rotate_group
+from .latent import LATENT_FIT
 
 # %% auto #0
 __all__ = ['CELEBA_ATTRS', 'CELEBA_TARGET', 'CELEBA_GROUPS', 'CELEBA_OPTIONS', 'celeba', 'rotated_faces', 'find_celeba',
@@ -178,4 +179,5 @@ def rotated_faces_data(folder=None, size:int=28):
                              len(tr), len(te), is_generated(c['folder']), split=c['split'], size=size)
 
 rotated_faces = register_task(Task('rotated_faces', 'Rotated faces', rotated_faces_data, MNIST_GROUPS, (0, 1, 2, 3), n_classes=2,
-                                   widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout')))
+                                   widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout'),
+                                   latent_fit=dict(LATENT_FIT, fits=4, agree=0.0)))

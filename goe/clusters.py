@@ -14,7 +14,7 @@ from .core import GoeError
 __all__ = ['hierarchical_clusters', 'align_within_class', 'order_leaves', 'pooled_pixels', 'fit_teacher', 'teacher_log_probs',
            'balanced_assign', 'align_with_teacher', 'synchronise_clusters', 'class_features', 'class_mixtures',
            'loco_log_probs', 'crossfit_log_probs', 'loco_agreement', 'cluster_components', 'assign_components',
-           'gaussian_refine', 'align_with_mixtures', 'lda_projection']
+           'gaussian_refine', 'align_with_mixtures', 'consensus_ids', 'lda_projection']
 
 # %% ../nbs/01a_clusters.ipynb #46ad4fb5
 import numpy as np
@@ -295,6 +295,17 @@ def align_with_mixtures(x:torch.Tensor, y:np.ndarray, n_leaves:int, perm_passes:
             a[m] = gaussian_refine({c: feats[c]}, y[m], b, lp, n_leaves, weight) if lpx is not None else b
         if log: log(f"mixture pass {it} ({'components' if it < perm_passes else 'components + samples'}): {(old != a).mean():.1%} of the ids changed")
     return a
+
+# %% ../nbs/01a_clusters.ipynb #909e9848
+def consensus_ids(ids:list, n_ids:int) -> tuple:
+    "The majority id `[n]` of several fits' ids (each `[n]`, matched to the first fit's by the Hungarian method) and the share of fits that gave each image its majority id `[n]`."
+    from scipy.optimize import linear_sum_assignment
+    ref = np.asarray(ids[0]); aligned = []
+    for a in map(np.asarray, ids):
+        t = np.zeros((n_ids, n_ids), int); np.add.at(t, (a, ref), 1)
+        r, c = linear_sum_assignment(-t); to = np.arange(n_ids); to[r] = c; aligned.append(to[a])
+    votes = np.stack([np.bincount(col, minlength=n_ids) for col in np.stack(aligned).T])
+    return votes.argmax(1), votes.max(1) / len(ids)
 
 # %% ../nbs/01a_clusters.ipynb #fd6fcc1b
 def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:

@@ -25,8 +25,8 @@ def _view_probs(router, x, augment=None, n_views:int=2, bs:int=2048) -> np.ndarr
     return (p / k).double().cpu().numpy()
 
 def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=20, bs:int=128, lr:float=3e-3, seed:int=0,
-             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, log=None) -> np.ndarray:
-    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given), then `rounds` of self-labelling (`mode` 'sinkhorn' or 'threshold'); `tune=False` keeps the encoder; returns the final leaves `[n]`."
+             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, weight:np.ndarray|None=None, log=None) -> np.ndarray:
+    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given; each image's loss times `weight` `[n]`, default 1), then `rounds` of self-labelling (`mode` 'sinkhorn' or 'threshold'); `tune=False` keeps the encoder; returns the final leaves `[n]`."
     if mode not in ('sinkhorn', 'threshold'): raise GoeError(f"unknown self-labelling mode {mode!r}: use 'sinkhorn' or 'threshold'")
     mods = nn.ModuleList([router.encoder, router.pre_quant, router.head] if tune else [router.head]); start = copy.deepcopy(mods.state_dict())
     def train(labels, weight):
@@ -47,7 +47,7 @@ def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=2
                     loss = (F.cross_entropy(router.logits(xb), lab[j], reduction='none') * w[j]).sum() / w[j].sum().clamp(min=1)
                     opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             for p in params: p.requires_grad_(False)
-    leaf = np.asarray(leaf); train(leaf, np.ones(len(leaf)))
+    leaf = np.asarray(leaf); train(leaf, np.ones(len(leaf)) if weight is None else np.asarray(weight, dtype=float))
     for r in range(rounds):
         p = _view_probs(router, x, augment)
         if mode == 'sinkhorn': new, w = balanced_assign(np.log(p + 1e-12), np.bincount(leaf, minlength=p.shape[1])), np.ones(len(leaf))
@@ -127,9 +127,12 @@ class LatentRouter(Router):
     @torch.no_grad()
     def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
             perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, head_epochs:int=20, augment=None,
-            self_label:int=0, self_label_mode:str='sinkhorn', start:str='auto', sync:bool=True, n_components:int|None=None, log=None) -> torch.Tensor:
-        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); returns the fitted leaf per image `[n]`."
+            self_label:int=0, self_label_mode:str='sinkhorn', start:str='auto', sync:bool=True, n_components:int|None=None,
+            fits:int=1, agree:float=1.0, log=None) -> torch.Tensor:
+        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); with `fits` > 1 the ids are the majority of that many seeded fits, and the head (or the discriminant) learns only the images on which at least a share `agree` of them agree; returns the fitted leaf per image `[n]`."
         if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
+        if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
+        if not 0 <= agree <= 1: raise GoeError(f"agree={agree}: the share of fits that must agree is between 0 and 1")
         lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
         if not self.refine:
@@ -140,17 +143,22 @@ class LatentRouter(Router):
         if self.refine == 'teacher':                         # fit-time only: pooled pixels for the clusters, a CNN teacher to align them
             a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
             a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
-        elif self.refine == 'mixture': a = align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, start=start, sync=sync, n_components=n_components, seed=seed, log=log)
+        elif self.refine == 'mixture':
+            ids = [align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, start=start, sync=sync, n_components=n_components, seed=seed + i,
+                                       log=(lambda s, i=i: log(f"fit {i + 1} of {fits}: {s}")) if log and fits > 1 else log) for i in range(fits)]
+            a, share = consensus_ids(ids, n_leaves)
         else: a = align_within_class(lat, y, n_leaves, seed=seed)
-        mu, P = lda_projection(lat, a, n_leaves - 1)          # nearest centroid in this space = the linear discriminant
+        keep = share >= agree if self.refine == 'mixture' and fits > 1 else np.ones(len(a), bool)
+        if log and fits > 1: log(f"{fits} fits: at least {agree:.0%} of them agree on {keep.mean():.1%} of the images, which the router learns")
+        mu, P = lda_projection(lat[keep], a[keep], n_leaves - 1)          # nearest centroid in this space = the linear discriminant
         f = (lat - mu) @ P
         leaf = order_leaves(f, a, self.n_layers, self.branching)
         if self.head_units:
             self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
-            leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, log=log)
+            leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep, log=log)
         else:
             self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
-            self._set_centroids(f, leaf)
+            self._set_centroids(f[keep], leaf[keep])
         self.is_fitted.fill_(True)
         return torch.as_tensor(leaf)
 

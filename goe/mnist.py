@@ -133,7 +133,8 @@ def rotated_mnist_1v_data(folder=None, verify:bool=False):
                              group_sizes_train=np.bincount(tr.group, minlength=4).tolist(), group_sizes_test=np.bincount(te.group, minlength=4).tolist())
 
 rotated_mnist_1v = register_task(dataclasses.replace(
-    rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data))
+    rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data,
+    latent_fit=dict(rotated_mnist.latent_fit, fits=4, agree=1.0)))
 
 # %% ../nbs/04_mnist.ipynb #01f98ec3
 from .task import load_model

@@ -2,24 +2,31 @@
 default `start='auto'`) runs on one run's fit images with several seeds; each fit's ids are matched to the first fit's
 by the Hungarian method and a majority vote gives one id per image. With `--exp`, the run's fitted Latent router (its
 `latent_router.pt`) gets its head and encoder retrained, as the fit trains them, on the images all fits agree on
-(`head_unanimous`), and routes the test images. Scores against the TRUE groups are a diagnosis.
+(`head_unanimous`), and routes the test images; with `--agree`, for each share the head is retrained (as `LatentRouter.fit` does with
+`fits`, `agree`: the loss weighted to the images at least that share of the fits agree on) and scored (`head_agree`). Scores against
+the TRUE groups are a diagnosis.
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_mnist_1v --seeds 0,1,2,3 --exp OUT/rotated_mnist_1v
+    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_faces --data DATA --jobs 1 --exp OUT/faces_probe --agree 0,0.5,0.75,1 --cache /tmp/ids
 
 Output `consensus_probe.jsonl`. A few minutes per seed on one thread (`--jobs 2`: two seeds at once).
 """
 import argparse, json, subprocess, sys, time
+from pathlib import Path
 import numpy as np, torch
 from scipy.optimize import linear_sum_assignment
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
-from goe.clusters import align_with_mixtures
+from goe.clusters import align_with_mixtures, consensus_ids
 from goe.latent import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)
 p.add_argument('--seeds', default='0,1,2,3,4'); p.add_argument('--jobs', type=int, default=2); p.add_argument('--one', type=int, default=None)
+p.add_argument('--cache', default=None, help='a folder outside the repo for each seed\'s ids (they derive from the images)')
+p.add_argument('--agree', default='', help='shares of agreeing fits to train heads on, comma-separated (with --exp)')
+p.add_argument('--rounds', type=int, default=0, help='self-labelling rounds after each --agree head (fit_head rounds)'); p.add_argument('--mode', default='threshold')
 p.add_argument('--exp', default=None, help='experiment folder whose run_<run_seed>/latent_router.pt gets a head trained on the unanimous ids')
 a = p.parse_args()
 x, g, y, task, info = fit_images(a.task, a.data, a.run_seed)
@@ -27,10 +34,14 @@ K = task.branching ** (task.depth - 1)
 if a.one is not None:                                   # a worker: one seed's fit, its ids on stdout
     print(json.dumps(align_with_mixtures(x, y, K, seed=a.one).tolist())); sys.exit()
 seeds = [int(s) for s in a.seeds.split(',')]; t0 = time.time(); ids = {}
-for i in range(0, len(seeds), a.jobs):
+cache = Path(a.cache)/f'consensus_{a.task}_run{a.run_seed}.npz' if a.cache else None   # each seed's ids, kept so the heads can be retried without refitting
+if cache and cache.exists(): ids = {int(k[1:]): v for k, v in np.load(cache).items() if int(k[1:]) in seeds}
+todo = [s for s in seeds if s not in ids]
+for i in range(0, len(todo), a.jobs):
     procs = {s: subprocess.Popen([sys.executable, __file__, '--task', a.task, '--data', a.data, '--run_seed', str(a.run_seed), '--one', str(s)],
-                                 stdout=subprocess.PIPE, text=True) for s in seeds[i:i + a.jobs]}
+                                 stdout=subprocess.PIPE, text=True) for s in todo[i:i + a.jobs]}
     for s, pr in procs.items(): ids[s] = np.array(json.loads(pr.communicate()[0]))
+if todo and cache: cache.parent.mkdir(parents=True, exist_ok=True); np.savez(cache, **{f's{k}': v for k, v in ids.items()})
 ref = ids[seeds[0]]; aligned = []
 for s in seeds:
     t = np.zeros((K, K), int); np.add.at(t, (ids[s], ref), 1); r, c = linear_sum_assignment(-t); m = dict(zip(r, c))
@@ -45,4 +56,11 @@ if a.exp:
     out['fitted_test'] = racc(leaves(r, xt), gt, K)
     fit_head(r, x[torch.as_tensor(unanimous)], vote[unanimous], head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed)
     out.update(head_unanimous_fit=racc(leaves(r, x), g, K), head_unanimous_test=racc(leaves(r, xt), gt, K))
+    if a.agree:
+        if a.rounds: out.update(rounds=a.rounds, mode=a.mode)
+        _, share = consensus_ids([ids[s] for s in seeds], K); out['head_agree'] = {}
+        for ag in map(float, a.agree.split(',')):
+            keep = share >= ag; rr = fitted_router(a.exp, a.run_seed)
+            fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=keep, rounds=a.rounds, mode=a.mode)
+            out['head_agree'][ag] = dict(share=round(float(keep.mean()), 4), fit=racc(leaves(rr, x), g, K), test=racc(leaves(rr, xt), gt, K))
 print(json.dumps(dict(out, seconds=round(time.time() - t0))), flush=True)
