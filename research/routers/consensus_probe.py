@@ -8,6 +8,12 @@ the TRUE groups are a diagnosis.
 
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_mnist_1v --seeds 0,1,2,3 --exp OUT/rotated_mnist_1v
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_faces --data DATA --jobs 1 --exp OUT/faces_probe --agree 0,0.5,0.75,1 --cache /tmp/ids
+    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_mnist_1v --run_seed 2 --jobs 1 --seeds 2,3,4,5,6,7 --exp OUT/rotated_mnist_1v --agree 0.8,1 --cache /tmp/ids
+    (and --seeds 2,3,4,5 --agree 1 with --rounds 1 --mode threshold, --rounds 2 --mode sinkhorn, or --cotrain; --run_seed 0 --seeds 0,1,2,3 --cotrain)
+
+OUT/faces_probe holds a router fitted once (`python research/routers/run_task.py --task rotated_faces --data DATA --experiment_name
+faces_probe --out_dir OUT --routers latent --widths 4 --num_epochs 1 --fit '{"fits": 1}'`; the probe used the same fit made by
+`goe-train` before the task's default became four fits); OUT/rotated_mnist_1v is the Results page's command.
 
 Output `consensus_probe.jsonl`. A few minutes per seed on one thread (`--jobs 2`: two seeds at once).
 """
@@ -27,6 +33,7 @@ p.add_argument('--seeds', default='0,1,2,3,4'); p.add_argument('--jobs', type=in
 p.add_argument('--cache', default=None, help='a folder outside the repo for each seed\'s ids (they derive from the images)')
 p.add_argument('--agree', default='', help='shares of agreeing fits to train heads on, comma-separated (with --exp)')
 p.add_argument('--rounds', type=int, default=0, help='self-labelling rounds after each --agree head (fit_head rounds)'); p.add_argument('--mode', default='threshold')
+p.add_argument('--cotrain', action='store_true', help='after each --agree head, retrain on the agreed images plus those where its leaf is the vote')
 p.add_argument('--exp', default=None, help='experiment folder whose run_<run_seed>/latent_router.pt gets a head trained on the unanimous ids')
 a = p.parse_args()
 x, g, y, task, info = fit_images(a.task, a.data, a.run_seed)
@@ -63,4 +70,8 @@ if a.exp:
             keep = share >= ag; rr = fitted_router(a.exp, a.run_seed)
             fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=keep, rounds=a.rounds, mode=a.mode)
             out['head_agree'][ag] = dict(share=round(float(keep.mean()), 4), fit=racc(leaves(rr, x), g, K), test=racc(leaves(rr, xt), gt, K))
+            if a.cotrain:                                    # again, on the agreed images plus those where this head and the vote agree
+                more = keep | (leaves(rr, x) == vote)
+                fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=more)
+                out['head_agree'][ag].update(cotrain_share=round(float(more.mean()), 4), cotrain_fit=racc(leaves(rr, x), g, K), cotrain_test=racc(leaves(rr, xt), gt, K))
 print(json.dumps(dict(out, seconds=round(time.time() - t0))), flush=True)
