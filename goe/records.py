@@ -6,7 +6,7 @@ Docs: https://goe-developers.github.io/goe/records.html.md"""
 
 # %% ../nbs/03c_records.ipynb #fcac2188
 from __future__ import annotations
-import os, json, time, uuid, socket, threading, platform, datetime
+import os, json, time, uuid, socket, threading, platform, datetime, functools, hashlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
@@ -14,9 +14,9 @@ from .task import data_key
 from .config import RunConfig, identity
 
 # %% auto #0
-__all__ = ['RECORD_VERSION', 'ROUTERS', 'run_dir', 'unit_path', 'RunBusy', 'Lease', 'new_record', 'read_record', 'model_key',
-           'model_label', 'model_style', 'model_order', 'records_frame', 'check_one_source', 'load_records',
-           'summarize', 'data_line', 'format_summary']
+__all__ = ['RECORD_VERSION', 'ROUTERS', 'run_dir', 'unit_path', 'RunBusy', 'Lease', 'source_digest', 'new_record', 'read_record',
+           'model_key', 'model_label', 'model_style', 'model_order', 'records_frame', 'check_one_source',
+           'load_records', 'summarize', 'data_line', 'format_summary']
 
 # %% ../nbs/03c_records.ipynb #6d85c386
 def run_dir(exp_dir, run:int) -> Path:
@@ -88,12 +88,20 @@ def _pid_alive(pid) -> bool:
 # %% ../nbs/03c_records.ipynb #743b7c45
 RECORD_VERSION = 2
 
+@functools.lru_cache(maxsize=None)
+def source_digest(folder=None) -> str:
+    "The first 12 hex digits of a SHA-256 over the Python files of `folder` (default: the installed `goe` package), names and contents in name order."
+    h = hashlib.sha256()
+    import goe
+    for p in sorted(Path(folder or Path(goe.__file__).parent).glob('*.py')): h.update(p.name.encode() + b'\0' + p.read_bytes() + b'\0')
+    return h.hexdigest()[:12]
+
 def new_record(**fields) -> dict:
-    "A complete record: `fields` plus the schema version, a timestamp and the versions of python, torch and goe."
+    "A complete record: `fields` plus the schema version, a timestamp, the versions of python, torch and goe, and the digest of goe's source (`source_digest`)."
     from goe import __version__
     return dict(fields, status='complete', record_version=RECORD_VERSION,
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                versions=dict(python=platform.python_version(), torch=torch.__version__, goe=__version__))
+                versions=dict(python=platform.python_version(), torch=torch.__version__, goe=__version__, goe_source=source_digest()))
 
 def read_record(path) -> dict|None:
     "The complete record at `path`, or `None` when it is missing, unreadable, failed or of another schema."
