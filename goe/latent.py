@@ -128,11 +128,11 @@ class LatentRouter(Router):
     def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
             perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, head_epochs:int=20, augment=None,
             self_label:int=0, self_label_mode:str='sinkhorn', start:str='auto', sync:bool=True, n_components:int|None=None,
-            fits:int=1, agree:float=1.0, log=None) -> torch.Tensor:
-        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); with `fits` > 1 the ids are the majority of that many seeded fits, and the head (or the discriminant) learns only the images on which at least a share `agree` of them agree; returns the fitted leaf per image `[n]`."
+            fits:int=1, agree:float|str='auto', log=None) -> torch.Tensor:
+        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); with `fits` > 1 the ids are the majority of that many seeded fits, and the head (or the discriminant) learns only the images on which at least a share `agree` of them agree (`'auto'`: the share whose leaves have the largest `loco_agreement`); returns the fitted leaf per image `[n]`."
         if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
         if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
-        if not 0 <= agree <= 1: raise GoeError(f"agree={agree}: the share of fits that must agree is between 0 and 1")
+        if agree != 'auto' and not (isinstance(agree, (int, float)) and 0 <= agree <= 1): raise GoeError(f"agree={agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
         lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
         if not self.refine:
@@ -148,17 +148,28 @@ class LatentRouter(Router):
                                        log=(lambda s, i=i: log(f"fit {i + 1} of {fits}: {s}")) if log and fits > 1 else log) for i in range(fits)]
             a, share = consensus_ids(ids, n_leaves)
         else: a = align_within_class(lat, y, n_leaves, seed=seed)
-        keep = share >= agree if self.refine == 'mixture' and fits > 1 else np.ones(len(a), bool)
-        if log and fits > 1: log(f"{fits} fits: at least {agree:.0%} of them agree on {keep.mean():.1%} of the images, which the router learns")
-        mu, P = lda_projection(lat[keep], a[keep], n_leaves - 1)          # nearest centroid in this space = the linear discriminant
-        f = (lat - mu) @ P
-        leaf = order_leaves(f, a, self.n_layers, self.branching)
-        if self.head_units:
-            self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
-            leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep, log=log)
-        else:
-            self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
-            self._set_centroids(f[keep], leaf[keep])
+        several = self.refine == 'mixture' and fits > 1
+        shares = [agree] if agree != 'auto' or not several else [0.0] + [k / fits for k in range(fits // 2 + 1, fits + 1)]
+        start_state, scores = copy.deepcopy(self.state_dict()), {}
+        for ag in shares:                                     # 'auto': each share's router, scored by how its leaves carry over between classes
+            self.load_state_dict(start_state)
+            keep = share >= ag if several else np.ones(len(a), bool)
+            mu, P = lda_projection(lat[keep], a[keep], n_leaves - 1)          # nearest centroid in this space = the linear discriminant
+            f = (lat - mu) @ P
+            leaf = order_leaves(f, a, self.n_layers, self.branching)
+            if self.head_units:
+                self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
+                leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep, log=log)
+            else:
+                self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
+                self._set_centroids(f[keep], leaf[keep])
+            if len(shares) > 1:
+                routed = torch.cat([self.logits(x[i:i + bs]).argmax(1) for i in range(0, len(x), bs)]).cpu().numpy()
+                scores[ag] = (loco_agreement(x, y, routed, n_leaves, teacher_epochs, seed + 7), copy.deepcopy(self.state_dict()), leaf, keep)
+        if scores:
+            ag = max(scores, key=lambda k: scores[k][0]); self.load_state_dict(scores[ag][1]); leaf, keep = scores[ag][2:]
+            if log: log("agree: " + ", ".join(f"{k:.0%} of the fits: agreement {v[0]:.3f}" for k, v in scores.items()) + f"; kept {ag:.0%}")
+        if log and several: log(f"{fits} fits: at least {ag:.0%} of them agree on {keep.mean():.1%} of the images, which the router learns")
         self.is_fitted.fill_(True)
         return torch.as_tensor(leaf)
 
