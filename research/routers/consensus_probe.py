@@ -20,7 +20,6 @@ Output `consensus_probe.jsonl`. A few minutes per seed on one thread (`--jobs 2`
 import argparse, json, subprocess, sys, time
 from pathlib import Path
 import numpy as np, torch
-from scipy.optimize import linear_sum_assignment
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
@@ -49,12 +48,7 @@ for i in range(0, len(todo), a.jobs):
                                  stdout=subprocess.PIPE, text=True) for s in todo[i:i + a.jobs]}
     for s, pr in procs.items(): ids[s] = np.array(json.loads(pr.communicate()[0]))
 if todo and cache: cache.parent.mkdir(parents=True, exist_ok=True); np.savez(cache, **{f's{k}': v for k, v in ids.items()})
-ref = ids[seeds[0]]; aligned = []
-for s in seeds:
-    t = np.zeros((K, K), int); np.add.at(t, (ids[s], ref), 1); r, c = linear_sum_assignment(-t); m = dict(zip(r, c))
-    aligned.append(np.array([m[v] for v in ids[s]]))
-votes = np.stack([np.bincount(col, minlength=K) for col in np.stack(aligned).T])
-vote = votes.argmax(1); unanimous = votes.max(1) == len(seeds)
+vote, share = consensus_ids([ids[s] for s in seeds], K); unanimous = share == 1
 out = dict(task=a.task, data=info['description'], run_seed=a.run_seed, seeds=seeds, each=[racc(ids[s], g, K) for s in seeds],
            vote=racc(vote, g, K), unanimous_share=round(float(unanimous.mean()), 4), unanimous_right=racc(vote[unanimous], g[unanimous], K))
 if a.exp:
@@ -65,7 +59,7 @@ if a.exp:
     out.update(head_unanimous_fit=racc(leaves(r, x), g, K), head_unanimous_test=racc(leaves(r, xt), gt, K))
     if a.agree:
         if a.rounds: out.update(rounds=a.rounds, mode=a.mode)
-        _, share = consensus_ids([ids[s] for s in seeds], K); out['head_agree'] = {}
+        out['head_agree'] = {}
         for ag in map(float, a.agree.split(',')):
             keep = share >= ag; rr = fitted_router(a.exp, a.run_seed)
             fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=keep, rounds=a.rounds, mode=a.mode)
