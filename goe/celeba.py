@@ -180,4 +180,4 @@ def rotated_faces_data(folder=None, size:int=28):
 
 rotated_faces = register_task(Task('rotated_faces', 'Rotated faces', rotated_faces_data, MNIST_GROUPS, (0, 1, 2, 3), n_classes=2,
                                    widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout'),
-                                   latent_fit=dict(LATENT_FIT, fits=4)))
+                                   latent_fit=dict(LATENT_FIT, fits=4, features='gradients', n_dims=40)))

@@ -128,11 +128,12 @@ class LatentRouter(Router):
     def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
             perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, head_epochs:int=20, augment=None,
             self_label:int=0, self_label_mode:str='sinkhorn', start:str='auto', sync:bool=True, n_components:int|None=None,
-            fits:int=1, agree:float|str='auto', log=None) -> torch.Tensor:
+            features:str='pixels', n_dims:int=20, fits:int=1, agree:float|str='auto', log=None) -> torch.Tensor:
         "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); with `fits` > 1 the ids are the majority of that many seeded fits, and the head (or the discriminant) learns only the images on which at least a share `agree` of them agree (`'auto'`: the share whose leaves have the largest `loco_agreement`); returns the fitted leaf per image `[n]`."
         if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
         if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
         if agree != 'auto' and not (isinstance(agree, (int, float)) and 0 <= agree <= 1): raise GoeError(f"agree={agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
+        if features not in ('pixels', 'gradients'): raise GoeError(f"unknown features {features!r}: use 'pixels' or 'gradients'")
         lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
         if not self.refine:
@@ -144,7 +145,7 @@ class LatentRouter(Router):
             a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
             a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
         elif self.refine == 'mixture':
-            ids = [align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, start=start, sync=sync, n_components=n_components, seed=seed + i,
+            ids = [align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, n_dims=n_dims, start=start, sync=sync, n_components=n_components, features=features, seed=seed + i,
                                        log=(lambda s, i=i: log(f"fit {i + 1} of {fits}: {s}")) if log and fits > 1 else log) for i in range(fits)]
             a, share = consensus_ids(ids, n_leaves)
         else: a = align_within_class(lat, y, n_leaves, seed=seed)
