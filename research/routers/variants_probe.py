@@ -7,6 +7,8 @@
 - `--mode components --seeds ...`: where each cached fit's wrong ids lie: the share of images in within-class components
   (`class_mixtures`, as that seed's fit builds them) whose majority id is not their majority group (whole components
   given the wrong id), and the share that are not their component's majority group (impure components).
+- `--mode agreement --seeds ...`: each cached fit's `loco_agreement` beside how right it is: can the label-free score pick
+  the best fits of several?
 - `--mode soft --seeds ... --exp OUT/rotated_mnist_1v`: the run's fitted router's head and encoder retrained, as the fit
   trains them, on soft targets (each image's share of fits per id; `soft_sq`: the shares squared and renormalised)
   instead of the unanimous images; test images routed right.
@@ -18,6 +20,7 @@
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"n_dims": 10}' --seed 0   (and --seed 1, 2, 3)
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode refit --cache /tmp/ids
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode components --cache /tmp/ids
+    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode agreement --cache /tmp/ids   (and --run_seed 2 --seeds 4,5,6,7)
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode soft --cache /tmp/ids --exp OUT/rotated_mnist_1v
 
 With one version per digit the fit sees all 4,000 training images in every run: the fit images are the same for every `--run_seed`.
@@ -29,7 +32,7 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment, _match
-from goe.clusters import (align_with_mixtures, consensus_ids, class_features, class_mixtures, crossfit_log_probs, loco_log_probs,
+from goe.clusters import (align_with_mixtures, consensus_ids, loco_agreement, class_features, class_mixtures, crossfit_log_probs, loco_log_probs,
                           assign_components, gaussian_refine)
 from goe.latent import fit_head
 
@@ -69,6 +72,8 @@ else:
                     if got != maj: to[maj, got] += m.sum()
             out['fits'][s] = dict(right=racc(i, g, K), wrong_whole_components=round(whole / len(g), 4), impure=round(impure / len(g), 4),
                                   wrong_components_group_to_id=to.tolist())   # rows: the components' group; columns: the id they got
+    elif a.mode == 'agreement':
+        out['fits'] = {s: dict(right=racc(i, g, K), agreement=round(loco_agreement(x, y, i, K, seed=s + 7), 4)) for s, i in zip(seeds, ids)}
     elif a.mode == 'soft':
         from scipy.optimize import linear_sum_assignment
         soft = np.zeros((len(vote), K))
