@@ -12,9 +12,10 @@ from .core import GoeError
 
 # %% auto #0
 __all__ = ['hierarchical_clusters', 'align_within_class', 'order_leaves', 'pooled_pixels', 'fit_teacher', 'teacher_log_probs',
-           'balanced_assign', 'align_with_teacher', 'synchronise_clusters', 'image_gradients', 'class_features',
-           'class_mixtures', 'loco_log_probs', 'crossfit_log_probs', 'loco_agreement', 'cluster_components',
-           'assign_components', 'gaussian_refine', 'align_with_mixtures', 'consensus_ids', 'lda_projection']
+           'balanced_assign', 'align_with_teacher', 'synchronise_clusters', 'image_gradients', 'check_features',
+           'class_features', 'class_mixtures', 'loco_log_probs', 'crossfit_log_probs', 'loco_agreement',
+           'cluster_components', 'assign_components', 'gaussian_refine', 'align_with_mixtures', 'consensus_ids',
+           'lda_projection']
 
 # %% ../nbs/01a_clusters.ipynb #46ad4fb5
 import numpy as np
@@ -185,11 +186,15 @@ def image_gradients(x:torch.Tensor, max_dim:int=1024) -> np.ndarray:
     "Differences between neighbouring pixels of images `[n, C, H, W]`, across and down (`[n, 2C, H-1, W-1]`), pooled as `pooled_pixels` pools: `[n, <=max_dim]` float64."
     x = x.float(); return pooled_pixels(torch.cat([x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]], 1), max_dim)
 
+def check_features(features:str) -> str:
+    "`features` if the within-class mixtures can read it ('pixels' or 'gradients'), else a `GoeError` that says what to use."
+    if features not in ('pixels', 'gradients'): raise GoeError(f"unknown features {features!r}: use 'pixels' or 'gradients'")
+    return features
+
 def class_features(x:torch.Tensor, y:np.ndarray, n_dims:int=20, max_dim:int=1024, seed:int=0, features:str='pixels') -> dict:
     "Per class `c`: its images (`x` `[n, C, H, W]`; `features` 'pixels' or their 'gradients', pooled to at most `max_dim` values) on the class's own first `n_dims` principal components, `[n_c, n_dims]`."
     from sklearn.decomposition import PCA
-    if features not in ('pixels', 'gradients'): raise GoeError(f"unknown features {features!r}: use 'pixels' or 'gradients'")
-    flat = (pooled_pixels if features == 'pixels' else image_gradients)(x.cpu(), max_dim)
+    flat = (pooled_pixels if check_features(features) == 'pixels' else image_gradients)(x.cpu(), max_dim)
     return {c: PCA(max(1, min(n_dims, int((y == c).sum()) - 1, flat.shape[1])), random_state=seed).fit_transform(flat[y == c]) for c in np.unique(y)}
 
 def class_mixtures(feats:dict, y:np.ndarray, n:int, seed:int=0, min_size:int=10) -> np.ndarray:
@@ -279,6 +284,7 @@ def align_with_mixtures(x:torch.Tensor, y:np.ndarray, n_leaves:int, perm_passes:
     if start not in ('components', 'kmeans', 'auto'): raise GoeError(f"unknown start {start!r}: use 'kmeans', 'components' or 'auto'")
     y = np.asarray(y)
     feats = class_features(x, y, n_dims, seed=seed, features=features); comp = class_mixtures(feats, y, n_components or 2 * n_leaves, seed)
+    if log: log(f"mixtures: up to {n_components or 2 * n_leaves} components per class on {n_dims} principal components of the {features}")
     starts = {}
     if start in ('kmeans', 'auto'):
         a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)

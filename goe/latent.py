@@ -133,7 +133,7 @@ class LatentRouter(Router):
         if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
         if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
         if agree != 'auto' and not (isinstance(agree, (int, float)) and 0 <= agree <= 1): raise GoeError(f"agree={agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
-        if features not in ('pixels', 'gradients'): raise GoeError(f"unknown features {features!r}: use 'pixels' or 'gradients'")
+        if check_features(features) != 'pixels' and self.refine != 'mixture': raise GoeError(f"features={features!r}: the mixtures that read it need refine='mixture'")
         lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
         if not self.refine:
