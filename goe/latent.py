@@ -15,7 +15,8 @@ from .vqvae import VQVAE
 from .clusters import *
 
 # %% auto #0
-__all__ = ['LATENT_VQ', 'LATENT_FIT', 'ROUTER_ARGS', 'fit_head', 'LatentRouter', 'leaf_samples_figure']
+__all__ = ['SELF_LABEL_MODES', 'LATENT_VQ', 'LATENT_FIT', 'ROUTER_ARGS', 'component_majority', 'fit_head', 'LatentRouter',
+           'leaf_samples_figure']
 
 # %% ../nbs/02a_latent.ipynb #1a2a2bf3
 def _view_probs(router, x, augment=None, n_views:int=2, bs:int=2048) -> np.ndarray:
@@ -24,10 +25,21 @@ def _view_probs(router, x, augment=None, n_views:int=2, bs:int=2048) -> np.ndarr
     p = sum(torch.cat([F.softmax(router.logits(augment(x[i:i+bs].clone()) if v else x[i:i+bs]), 1) for i in range(0, len(x), bs)]) for v in range(k))
     return (p / k).double().cpu().numpy()
 
+def component_majority(leaf:np.ndarray, classes:np.ndarray, components:np.ndarray, n_leaves:int) -> np.ndarray:
+    "Each image's most common leaf `[n]` among the images of its class and within-class component (`leaf`, `classes`, `components`: `[n]`)."
+    cell = np.unique(np.stack([classes, components], 1), axis=0, return_inverse=True)[1].ravel()
+    t = np.zeros((cell.max() + 1, n_leaves), int); np.add.at(t, (cell, leaf), 1)
+    return t.argmax(1)[cell]
+
+SELF_LABEL_MODES = ('sinkhorn', 'threshold', 'components')
+
 def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=20, bs:int=128, lr:float=3e-3, seed:int=0,
-             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, weight:np.ndarray|None=None, log=None) -> np.ndarray:
-    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given; each image's loss times `weight` `[n]`, default 1), then `rounds` of self-labelling (`mode` 'sinkhorn' or 'threshold'); `tune=False` keeps the encoder; returns the final leaves `[n]`."
-    if mode not in ('sinkhorn', 'threshold'): raise GoeError(f"unknown self-labelling mode {mode!r}: use 'sinkhorn' or 'threshold'")
+             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, weight:np.ndarray|None=None,
+             classes:np.ndarray|None=None, components:np.ndarray|None=None, log=None) -> np.ndarray:
+    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given; each image's loss times `weight` `[n]`, default 1), then `rounds` of self-labelling (`mode` 'sinkhorn', 'threshold' or 'components', which needs each image's class `classes` and within-class component `components`, both `[n]`); `tune=False` keeps the encoder; returns the final leaves `[n]`."
+    if mode not in SELF_LABEL_MODES: raise GoeError(f"unknown self-labelling mode {mode!r}: use 'sinkhorn', 'threshold' or 'components'")
+    if mode == 'components' and rounds and (components is None or classes is None):
+        raise GoeError("mode='components' relabels whole within-class components: pass classes and components, each image's class and component [n]")
     mods = nn.ModuleList([router.encoder, router.pre_quant, router.head] if tune else [router.head]); start = copy.deepcopy(mods.state_dict())
     def train(labels, weight):
         mods.load_state_dict(start)
@@ -47,11 +59,16 @@ def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=2
                     loss = (F.cross_entropy(router.logits(xb), lab[j], reduction='none') * w[j]).sum() / w[j].sum().clamp(min=1)
                     opt.zero_grad(); loss.backward(); opt.step(); sched.step()
             for p in params: p.requires_grad_(False)
-    leaf = np.asarray(leaf); train(leaf, np.ones(len(leaf)) if weight is None else np.asarray(weight, dtype=float))
+    leaf = np.asarray(leaf); weight = np.ones(len(leaf)) if weight is None else np.asarray(weight, dtype=float)
+    train(leaf, weight); kept, first = weight > 0, leaf
+    if mode == 'components' and kept.all(): rounds = 0                   # every image already learns its own id: nothing to relabel
     for r in range(rounds):
         p = _view_probs(router, x, augment)
         if mode == 'sinkhorn': new, w = balanced_assign(np.log(p + 1e-12), np.bincount(leaf, minlength=p.shape[1])), np.ones(len(leaf))
-        else: new, w = p.argmax(1), (p.max(1) >= threshold).astype(float)
+        elif mode == 'threshold': new, w = p.argmax(1), (p.max(1) >= threshold).astype(float)
+        else:                                           # the images it was told to learn keep their ids; each other image takes its component's
+            maj = component_majority(p.argmax(1), np.asarray(classes), np.asarray(components), p.shape[1])   # majority leaf, and is learned
+            new, w = np.where(kept, first, maj), (kept | (maj == p.argmax(1))).astype(float)                  # where its own leaf is that one
         if log: log(f"self-labelling round {r} ({mode}): {(new != leaf).mean():.1%} of the leaves changed, {w.mean():.0%} kept")
         leaf = new; train(leaf, w)
     return leaf
@@ -134,6 +151,9 @@ class LatentRouter(Router):
         if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
         if agree != 'auto' and not (isinstance(agree, (int, float)) and 0 <= agree <= 1): raise GoeError(f"agree={agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
         if check_features(features) != 'pixels' and self.refine != 'mixture': raise GoeError(f"features={features!r}: the mixtures that read it need refine='mixture'")
+        if self_label_mode not in SELF_LABEL_MODES: raise GoeError(f"unknown self_label_mode {self_label_mode!r}: use 'sinkhorn', 'threshold' or 'components'")
+        if self_label and self_label_mode == 'components' and not (self.refine == 'mixture' and self.head_units):
+            raise GoeError("self_label_mode='components' relabels the mixtures' components with the head's leaves: it needs refine='mixture' and a head")
         lat = self._latents(x, bs)
         n_leaves = len(self.leaf_paths)
         if not self.refine:
@@ -148,6 +168,8 @@ class LatentRouter(Router):
             ids = [align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, n_dims=n_dims, start=start, sync=sync, n_components=n_components, features=features, seed=seed + i,
                                        log=(lambda s, i=i: log(f"fit {i + 1} of {fits}: {s}")) if log and fits > 1 else log) for i in range(fits)]
             a, share = consensus_ids(ids, n_leaves)
+            if self_label and self_label_mode == 'components':   # the first fit's within-class components
+                comp = class_mixtures(class_features(x, y, n_dims, seed=seed, features=features), y, n_components or 2 * n_leaves, seed)
         else: a = align_within_class(lat, y, n_leaves, seed=seed)
         several = self.refine == 'mixture' and fits > 1
         shares = [agree] if agree != 'auto' or not several else [0.0] + [k / fits for k in range(fits // 2 + 1, fits + 1)]
@@ -160,7 +182,8 @@ class LatentRouter(Router):
             leaf = order_leaves(f, a, self.n_layers, self.branching)
             if self.head_units:
                 self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
-                leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep, log=log)
+                leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep,
+                                classes=y, components=comp if self_label_mode == 'components' else None, log=log)
             else:
                 self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
                 self._set_centroids(f[keep], leaf[keep])

@@ -134,7 +134,7 @@ def rotated_mnist_1v_data(folder=None, verify:bool=False):
 
 rotated_mnist_1v = register_task(dataclasses.replace(
     rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data,
-    latent_fit=dict(rotated_mnist.latent_fit, fits=4)))
+    latent_fit=dict(rotated_mnist.latent_fit, fits=4, self_label=3, self_label_mode='components', head_epochs=40)))
 
 # %% ../nbs/04_mnist.ipynb #01f98ec3
 from .task import load_model

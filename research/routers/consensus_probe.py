@@ -10,6 +10,8 @@ the TRUE groups are a diagnosis.
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_faces --data DATA --jobs 1 --exp OUT/faces_probe --agree 0,0.5,0.75,1 --cache /tmp/ids
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_mnist_1v --run_seed 2 --jobs 1 --seeds 2,3,4,5,6,7 --exp OUT/rotated_mnist_1v --agree 0.8,1 --cache /tmp/ids
     (and --seeds 2,3,4,5 --agree 1 with --rounds 1 --mode threshold, --rounds 2 --mode sinkhorn, or --cotrain; --run_seed 0 --seeds 0,1,2,3 --cotrain)
+    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/consensus_probe.py --task rotated_mnist_1v --run_seed R --seeds R,R+1,R+2,R+3 --jobs 1 --exp OUT/rotated_mnist_1v --agree 1 --rounds 3 --mode components --cache /tmp/ids
+    (for R = 0, 1, 2: the seeds of run R's four fits; `--mode components` relabels the first fit's within-class components, as the fit does)
 
 OUT/faces_probe holds a router fitted once (`python research/routers/run_task.py --task rotated_faces --data DATA --experiment_name
 faces_probe --out_dir OUT --routers latent --widths 4 --num_epochs 1 --fit '{"fits": 1}'`; the probe used the same fit made by
@@ -23,7 +25,7 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
-from goe.clusters import align_with_mixtures, consensus_ids
+from goe.clusters import align_with_mixtures, consensus_ids, class_features, class_mixtures
 from goe.latent import fit_head
 
 p = argparse.ArgumentParser()
@@ -33,8 +35,9 @@ p.add_argument('--cache', default=None, help='a folder outside the repo for each
 p.add_argument('--agree', default='', help='shares of agreeing fits to train heads on, comma-separated (with --exp)')
 p.add_argument('--rounds', type=int, default=0, help='self-labelling rounds after each --agree head (fit_head rounds)'); p.add_argument('--mode', default='threshold')
 p.add_argument('--cotrain', action='store_true', help='after each --agree head, retrain on the agreed images plus those where its leaf is the vote')
+p.add_argument('--head_epochs', type=int, default=20, help="the head's epochs (every line was made with 20)")
 p.add_argument('--exp', default=None, help='experiment folder whose run_<run_seed>/latent_router.pt gets a head trained on the unanimous ids')
-a = p.parse_args()
+a = p.parse_args(); torch.manual_seed(a.run_seed)   # the views' noise draws from torch's global generator
 x, g, y, task, info = fit_images(a.task, a.data, a.run_seed)
 K = task.branching ** (task.depth - 1)
 if a.one is not None:                                   # a worker: one seed's fit, its ids on stdout
@@ -55,17 +58,21 @@ if a.exp:
     r = fitted_router(a.exp, a.run_seed)
     xt, gt, _ = task_data(a.task, a.data)[1][1].tensors(); gt = gt.numpy()
     out['fitted_test'] = racc(leaves(r, xt), gt, K)
-    fit_head(r, x[torch.as_tensor(unanimous)], vote[unanimous], head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed)
+    fit_head(r, x[torch.as_tensor(unanimous)], vote[unanimous], head_augment(task), a.head_epochs, seed=a.run_seed)
     out.update(head_unanimous_fit=racc(leaves(r, x), g, K), head_unanimous_test=racc(leaves(r, xt), gt, K))
     if a.agree:
-        if a.rounds: out.update(rounds=a.rounds, mode=a.mode)
+        if a.rounds: out.update(rounds=a.rounds, mode=a.mode, head_epochs=a.head_epochs)
+        comp = None
+        if a.mode == 'components':                           # the first fit's within-class components, as LatentRouter.fit builds them
+            lf = task.latent_fit; comp = class_mixtures(class_features(x, y, lf.get('n_dims', 20), seed=seeds[0], features=lf.get('features', 'pixels')),
+                                                        y, lf.get('n_components') or 2 * K, seeds[0])
         out['head_agree'] = {}
         for ag in map(float, a.agree.split(',')):
             keep = share >= ag; rr = fitted_router(a.exp, a.run_seed)
-            fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=keep, rounds=a.rounds, mode=a.mode)
+            fit_head(rr, x, vote, head_augment(task), a.head_epochs, seed=a.run_seed, weight=keep, rounds=a.rounds, mode=a.mode, classes=y, components=comp)
             out['head_agree'][ag] = dict(share=round(float(keep.mean()), 4), fit=racc(leaves(rr, x), g, K), test=racc(leaves(rr, xt), gt, K))
             if a.cotrain:                                    # again, on the agreed images plus those where this head and the vote agree
                 more = keep | (leaves(rr, x) == vote)
-                fit_head(rr, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=more)
+                fit_head(rr, x, vote, head_augment(task), a.head_epochs, seed=a.run_seed, weight=more)
                 out['head_agree'][ag].update(cotrain_share=round(float(more.mean()), 4), cotrain_fit=racc(leaves(rr, x), g, K), cotrain_test=racc(leaves(rr, xt), gt, K))
 print(json.dumps(dict(out, seconds=round(time.time() - t0))), flush=True)

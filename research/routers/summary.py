@@ -1,6 +1,7 @@
 """Summarise an experiment's records as JSON lines: per (model, width) the test accuracy (mean, std over runs), the share of
 test images routed to their group's leaf, FLOPs (router included), and the gaps in points to GoE Oracle and to Ref SqB at
-equal inference FLOPs (Ref read off its curve, as `goe.results.gap_table`).
+equal inference FLOPs (Ref read off its curve, as `goe.results.gap_table`); for GoE Latent, each run's share of fit images and
+test images its fitted router sends to their group's leaf (`router_fit` of the records).
 
     PYTHONPATH=. python research/routers/summary.py /tmp/routers/exp/routers_main [more experiment folders]
 """
@@ -24,6 +25,10 @@ def summary_lines(exp_dir) -> list:
         if len(o) and r.model != 'goe_oracle': line['minus_oracle'] = round(100 * (o.acc_mean.iloc[0] - r.acc_mean), 2)
         if g is not None and r.width in g.index and f'{r.model}_gap' in g.columns and np.isfinite(g.loc[r.width, f'{r.model}_gap']):
             line['over_ref_equal_flops'] = round(g.loc[r.width, f'{r.model}_gap'], 2)
+        if r.model == 'goe_latent':                    # each run's fit: how many of its fit images and test images reach their group's leaf
+            fits = [json.loads(q.read_text()).get('router_fit', {}) for q in sorted(Path(exp_dir).glob(f'run_*/latent_w{int(r.width)}.json'))]
+            line.update(fit_routed_runs=[f['train']['routing_accuracy'] for f in fits if 'train' in f],
+                        test_routed_runs=[f['test']['routing_accuracy'] for f in fits if 'test' in f])
         out.append(line)
     return out
 
