@@ -154,7 +154,7 @@ class LatentRouter(Router):
         if self_label_mode not in SELF_LABEL_MODES: raise GoeError(f"unknown self_label_mode {self_label_mode!r}: use 'sinkhorn', 'threshold' or 'components'")
         if self_label and self_label_mode == 'components' and not (self.refine == 'mixture' and self.head_units):
             raise GoeError("self_label_mode='components' relabels the mixtures' components with the head's leaves: it needs refine='mixture' and a head")
-        lat = self._latents(x, bs)
+        lat, comp = self._latents(x, bs), None
         n_leaves = len(self.leaf_paths)
         if not self.refine:
             leaf = hierarchical_clusters(lat, self.n_layers, self.branching, balanced, seed)
@@ -183,7 +183,7 @@ class LatentRouter(Router):
             if self.head_units:
                 self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
                 leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep,
-                                classes=y, components=comp if self_label_mode == 'components' else None, log=log)
+                                classes=y, components=comp, log=log)
             else:
                 self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
                 self._set_centroids(f[keep], leaf[keep])
