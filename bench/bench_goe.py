@@ -13,11 +13,14 @@ import torch
 from torch import nn
 warnings.filterwarnings('ignore', category=FutureWarning)
 from goe.core import count_flops, reuse_freed_memory
-from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb, FastMaxPool2d
+from goe.graph import GraphOfExperts, Routed, tree_of_experts, ref_sqb
+from goe.models import FastMaxPool2d
 from goe.router import OracleRouter, FixedRouter, tree_paths
-from goe.latent import LatentRouter, LATENT_VQ, LATENT_FIT
+from goe.latent import LatentRouter, LatentSettings
 from goe.vqvae import VQVAE
-from goe.task import get_task, load_data, build_model, cnn_stages as mnist_cnn
+from goe.task import get_task
+from goe.data import load_data
+from goe.models import build_model, cnn_stages as mnist_cnn
 from goe.train import make_dls, fit
 
 rotated_mnist = get_task('rotated_mnist')
@@ -146,8 +149,9 @@ def main():
                torch=torch.__version__, reuse_freed_memory=reused, inference=[], training=[], scaling=[])
     data = rotated_mnist_datasets()
     xs_all, gs_all = bench_inputs(data, dev)
-    vae = VQVAE(**LATENT_VQ)
-    latent = LatentRouter(vae, 3, 2, LATENT_FIT['refine'], LATENT_FIT['latent']).to(dev).eval()   # the runner's router
+    lat = LatentSettings()
+    vae = VQVAE(**lat.vq(1, 28))
+    latent = LatentRouter(vae, 3, 2, lat.refine, lat.latent).to(dev).eval()   # the runner's router
     latent.leaf_centroids.normal_(); latent.proj.normal_(); latent.is_fitted.fill_(True)   # timing only: fitted values do not change the cost
     runs = []
     for run in range(args.runs):                      # whole measurements, one after another: the spread between them is reported

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_goe import timer, tree_stages
 from goe.core import reuse_freed_memory
 from goe.graph import tree_of_experts, ref_sqb
-from goe.task import cnn_stages as mnist_cnn
+from goe.models import cnn_stages as mnist_cnn
 
 root = Path(__file__).resolve().parent.parent
 

@@ -70,7 +70,9 @@ def optimiser_rows(rounds=3):
     from fastai.callback.schedule import fit_one_cycle
     from fastai.callback.progress import ProgressCallback
     from goe.core import seed_everything
-    from goe.task import get_task, load_data, build_model
+    from goe.task import get_task
+    from goe.data import load_data
+    from goe.models import build_model
     from goe.train import make_dls, opt_func, EpochLog
     task = get_task('rotated_mnist'); tr, te, _ = load_data(task, 'embedded')
     opts = {'torch AdamW (fused, goe)': opt_func,
@@ -92,11 +94,12 @@ def optimiser_rows(rounds=3):
 # ---- 2. FastAvgPool2d ------------------------------------------------------------------------------------------------
 def avgpool_rows():
     from goe.vqvae import FastAvgPool2d, VQVAE
-    from goe.latent import LATENT_VQ
+    from goe.latent import LatentSettings
     x = torch.rand(1024, 1, 28, 28)
     fast, slow = FastAvgPool2d(2), nn.AvgPool2d(2)
-    enc_fast = VQVAE(**LATENT_VQ).encoder.eval()
-    enc_slow = VQVAE(**LATENT_VQ).encoder.eval(); enc_slow.load_state_dict(enc_fast.state_dict()); enc_slow[0] = nn.AvgPool2d(2)
+    vq = LatentSettings().vq(1, 28)
+    enc_fast = VQVAE(**vq).encoder.eval()
+    enc_slow = VQVAE(**vq).encoder.eval(); enc_slow.load_state_dict(enc_fast.state_dict()); enc_slow[0] = nn.AvgPool2d(2)
     with torch.inference_mode():
         assert torch.equal(fast(x), slow(x))
         rows = []
@@ -111,7 +114,7 @@ _ALLOC = """
 import json, resource, statistics, sys, time, torch
 from goe.core import reuse_freed_memory
 from goe.graph import ref_sqb
-from goe.task import cnn_stages
+from goe.models import cnn_stages
 if sys.argv[1] == '1': assert reuse_freed_memory()
 torch.set_num_threads(int(sys.argv[2])); torch.manual_seed(0)
 m, x, path = ref_sqb(cnn_stages(16)).eval(), torch.rand(1024, 1, 28, 28), torch.zeros(1024, 3, dtype=torch.long)

@@ -12,7 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from .core import *
 from .graph import Routed
-from .task import Task, get_task, load_data, load_model
+from .task import Task, get_task
+from .data import load_data
+from .models import load_model
+from .router import router_kinds, get_kind
+from .config import RunConfig
 from .train import BatchDL
 from .records import read_record, unit_path, records_frame, check_one_source, model_key, model_label, model_order
 
@@ -69,8 +73,9 @@ def plot_specialisation(mats:dict, routed:dict|None=None, title:str|None=None, p
 def ablation(exp_dir, device=None) -> tuple:
     "Specialisation of every trained GoE of the experiment in `exp_dir`: `(table, {(model, width, run): (accuracy matrix, routing matrix)})`."
     exp_dir = Path(exp_dir)
-    recs = [r for p in sorted(exp_dir.glob('run_*/*_w*.json')) if (r := read_record(p)) is not None and r['router'] != 'fixed']
-    if not recs: raise GoeError(f"no trained GoE records in {exp_dir}/run_*/: train them with `goe-train --routers oracle,latent --experiment_name {exp_dir.name} --out_dir {exp_dir.parent}`")
+    recs = [r for p in sorted(exp_dir.glob('run_*/*_w*.json')) if (r := read_record(p)) is not None and not get_kind(r['router']).dense]
+    goes = ','.join(n for n, k in router_kinds().items() if not k.dense)
+    if not recs: raise GoeError(f"no trained GoE records in {exp_dir}/run_*/: train them with `goe-train --routers {goes} --experiment_name {exp_dir.name} --out_dir {exp_dir.parent}`")
     check_one_source(records_frame(recs), f"the records in {exp_dir}")
     c = recs[0]['config']; task = get_task(recs[0]['task'], c['data'], **recs[0]['options'])
     _, test_ds, _ = load_data(task, c['data'])
@@ -91,18 +96,13 @@ def specialisation_frame(mats:dict) -> pd.DataFrame:
 
 def ablation_markdown(t:pd.DataFrame) -> str:
     "`ablation`'s table as markdown."
-    lines = ['| model | width | run | trained routing | random routing | drop | own leaf | other leaves |', '|---|---:|---:|---:|---:|---:|---:|---:|']
-    for r in t.itertuples():
-        lines.append(f'| {model_label(r.model)} | {r.width} | {r.run} | {r.acc_trained:.4f} | {r.acc_random:.4f} | {r.accuracy_drop:.4f} | {r.own_leaf:.4f} | {r.other_leaves:.4f} |')
-    return '\n'.join(lines)
+    return markdown_table(['model', 'width', 'run', 'trained routing', 'random routing', 'drop', 'own leaf', 'other leaves'],
+                          [[model_label(r.model), r.width, r.run] + [f'{v:.4f}' for v in (r.acc_trained, r.acc_random, r.accuracy_drop, r.own_leaf, r.other_leaves)]
+                           for r in t.itertuples()])
 
-def goe_ablation(
-    experiment_name:str='demo',  # the experiment: records and checkpoints in <out_dir>/<experiment_name>/run_<i>/
-    out_dir:str='experiments',   # where experiments are written (the training command's --out_dir)
-    device:str='auto',           # cpu, cuda or auto
-):
+def goe_ablation(experiment_name:str=RunConfig.experiment_name, out_dir:str=RunConfig.out_dir, device:str=RunConfig.device):
     "Random routing and the specialisation matrix of every trained GoE of an experiment; writes the tables and figures into its folder."
-    exp_dir = Path(out_dir)/experiment_name
+    exp_dir = RunConfig(experiment_name=experiment_name, out_dir=out_dir).exp_dir
     table, mats = ablation(exp_dir, device)
     out = [write_atomic(exp_dir/'ablation.csv', table.to_csv(index=False)), write_atomic(exp_dir/'ablation.md', ablation_markdown(table) + '\n'),
            write_atomic(exp_dir/'specialisation.csv', specialisation_frame(mats).to_csv(index=False))]
@@ -116,4 +116,4 @@ def goe_ablation(
     print(ablation_markdown(table)); print('\nwritten: ' + ', '.join(str(p) for p in out))
     return table
 
-goe_ablation_cli = cli(goe_ablation)
+goe_ablation_cli = cli(goe_ablation, shared=RunConfig)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os, sys, json, time, signal, importlib, subprocess, tempfile, concurrent.futures
 from pathlib import Path
 from .core import *
-from .config import RunConfig, validate, config_dict, from_dict, parse_config, identity
+from .config import RunConfig, validate, config_dict, from_dict, parse_config
 from .task import get_task
-from .records import run_dir, unit_path, read_record, records_frame, summarize, format_summary, data_line, Lease, _check_same
+from .records import run_dir, unit_path, read_record, records_frame, summarize, format_summary, data_line, Lease, done_record
 
 # %% auto #0
 __all__ = ['UNIT_COMMAND', 'experiment_notebook', 'ensure_kernel', 'run_unit', 'unit_main', 'LocalExecutor', 'make_executor',
-           'train', 'train_main', 'goe_train', 'goe_train_mnist', 'goe_train_celeba']
+           'run_complete', 'train', 'train_main', 'goe_train', 'goe_train_mnist', 'goe_train_celeba']
 
 # %% ../nbs/03f_batch.ipynb #60276f08
 def experiment_notebook(cfg:RunConfig):
@@ -48,14 +48,13 @@ def ensure_kernel(name:str='goe') -> str:
     return name
 
 # %% ../nbs/03f_batch.ipynb #7ec78561
-def run_unit(cfg:dict, run_index:int, log=print) -> dict:
-    "Execute run `run_index` of configuration `cfg` (plain values) under its lease: `{'run', 'status': done|busy|failed, 'error'}`."
-    c = from_dict(cfg); rd = run_dir(Path(c.out_dir)/c.experiment_name, run_index)
-    lease = Lease(rd)
-    if not lease.acquire(): return dict(run=run_index, status='busy')
+def run_unit(cfg:dict, run_index:int, log=print, claim=None) -> dict:
+    "Execute run `run_index` of resolved configuration `cfg` (plain values) under its lease (`claim(lease) -> bool` takes it; default `lease.acquire()`): `{'run', 'status': done|busy|failed, 'error'}`."
+    c = from_dict(cfg); lease = Lease(run_dir(c.exp_dir, run_index)); rd = lease.path.parent
+    if not (claim or Lease.acquire)(lease): return dict(run=run_index, status='busy')
     out = rd/'experiment.ipynb'
     try:
-        if _complete(c, run_index): return dict(run=run_index, status='done')   # another worker finished it meanwhile: keep its notebook
+        if run_complete(c, run_index): return dict(run=run_index, status='done')   # another worker finished it meanwhile: keep its notebook
         if c.direct:
             from goe.run import run                                               # (here: a batch's driver does not train)
             run(c, runs=[run_index], log=log, lease=False)
@@ -109,7 +108,7 @@ class LocalExecutor(concurrent.futures.ThreadPoolExecutor):
         c, res = self.tmp/f'config_{run_index}.json', self.tmp/f'result_{run_index}.json'
         c.write_text(json.dumps(cfg))
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads), MKL_NUM_THREADS=str(self.threads), PYTHONUNBUFFERED='1')
-        log = run_dir(Path(cfg['out_dir'])/cfg['experiment_name'], run_index)/'stderr.log'; log.parent.mkdir(parents=True, exist_ok=True)
+        log = run_dir(from_dict(cfg).exp_dir, run_index)/'stderr.log'; log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, 'ab') as err:                                                # warnings and crashes of a run go to its folder
             p = subprocess.Popen([sys.executable, '-c', UNIT_COMMAND, str(c), str(run_index), str(res)], env=env, stderr=err, start_new_session=True)
             self.procs.add(p)
@@ -137,29 +136,19 @@ def make_executor(cfg:RunConfig):
     return LocalExecutor(cfg.jobs)
 
 # %% ../nbs/03f_batch.ipynb #014c5781
-def _complete(cfg:RunConfig, r:int) -> bool:
-    "Whether run `r` has every record of `cfg` with its checkpoint; records made with other settings are refused."
-    rd = run_dir(Path(cfg.out_dir)/cfg.experiment_name, r)
-    if 'latent' in cfg.routers:
-        from goe.run import load_fitted_router
-        load_fitted_router(get_task(cfg.task, cfg.data, **cfg.options), rd, cfg.vq_epochs)
-    done = True
-    for w in cfg.widths:
-        for router in cfg.routers:
-            p = unit_path(rd, router, w); rec = read_record(p)
-            if rec is not None: _check_same(rec, cfg, p)
-            done &= rec is not None and unit_path(rd, router, w, '.pt').exists() and bool(rec['random_routing'] or not cfg.random_routing or router == 'fixed')
-    return done
+def run_complete(cfg:RunConfig, r:int) -> bool:
+    "Whether run `r` of resolved `cfg` has every model done (`done_record`); records made with other settings are refused."
+    return all(done_record(cfg, run_dir(cfg.exp_dir, r), router, w) is not None for w in cfg.widths for router in cfg.routers)
 
 def _records(cfg:RunConfig) -> list:
     return [rec for r in range(cfg.num_runs) for w in cfg.widths for k in cfg.routers
-            if (rec := read_record(unit_path(run_dir(Path(cfg.out_dir)/cfg.experiment_name, r), k, w))) is not None]
+            if (rec := read_record(unit_path(run_dir(cfg.exp_dir, r), k, w))) is not None]
 
 def train(cfg:RunConfig, executor=None, log=print) -> 'pd.DataFrame':
     "Run every run of `cfg` on `executor` (default: the one `cfg` names), resuming; print and return the summary."
     cfg = validate(cfg)
-    exp = Path(cfg.out_dir)/cfg.experiment_name
-    todo = [r for r in range(cfg.num_runs) if not _complete(cfg, r)]
+    exp = cfg.exp_dir
+    todo = [r for r in range(cfg.num_runs) if not run_complete(cfg, r)]
     total = cfg.num_runs * len(cfg.widths) * len(cfg.routers)
     log(f"{len(todo)} run(s) to execute, {cfg.num_runs - len(todo)} already complete; data: {cfg.data}; records: {exp}")
     failed = {}
@@ -180,9 +169,14 @@ def train(cfg:RunConfig, executor=None, log=print) -> 'pd.DataFrame':
     if failed: raise GoeError(f"run(s) {sorted(failed)} failed (first: {next(iter(failed.values()))}): rerun the same command to retry only them")
     return s
 
+def _duration(s:float) -> str: return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m" if s >= 3600 else f"{int(s // 60)}m{int(s % 60):02d}s"
+
 def _drive(ex, cfg:RunConfig, todo:list, log) -> dict:
-    "Submit `todo`; resubmit runs another worker held once their lease is free; return `{run: why}` of failed runs."
-    cfg_d, failed, pending = config_dict(cfg), {}, {}
+    "Submit `todo`; resubmit runs another worker held once their lease is free; say how far the batch is as each run ends; return `{run: why}` of failed runs."
+    cfg_d, failed, pending, t0, ended = config_dict(cfg), {}, {}, time.time(), [0]
+    def finished(r, what):
+        ended[0] += 1; el = time.time() - t0; left = el / ended[0] * (len(todo) - ended[0])
+        log(f"run {r} {what}: {ended[0]} of {len(todo)} runs, {_duration(el)} elapsed" + (f", about {_duration(left)} left" if ended[0] < len(todo) else ''))
     for r in todo: pending[ex.submit(run_unit, cfg_d, r)] = r
     busy = []
     while pending or busy:
@@ -190,13 +184,13 @@ def _drive(ex, cfg:RunConfig, todo:list, log) -> dict:
             done, _ = concurrent.futures.wait(pending, timeout=1.0, return_when=concurrent.futures.FIRST_COMPLETED)
             for f in done:
                 r, res = pending.pop(f), f.result()
-                if res['status'] == 'failed': failed[r] = res['error']; log(f"run {r} failed: {res['error']}")
+                if res['status'] == 'failed': failed[r] = res['error']; finished(r, f"failed ({res['error']})")
                 elif res['status'] == 'busy': busy.append(r); log(f"run {r} is being run by another worker: waiting for it")
-                else: log(f"run {r} done")
+                else: finished(r, 'done')
         for r in list(busy):
-            if Lease(run_dir(Path(cfg.out_dir)/cfg.experiment_name, r)).holder() is None:
+            if Lease(run_dir(cfg.exp_dir, r)).holder() is None:
                 busy.remove(r)
-                if _complete(cfg, r): log(f"run {r} done (by another worker)")
+                if run_complete(cfg, r): finished(r, 'done (by another worker)')
                 else: pending[ex.submit(run_unit, cfg_d, r)] = r
         if busy and not pending: time.sleep(1.0)
     return failed

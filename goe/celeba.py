@@ -6,13 +6,11 @@ Docs: https://goe-developers.github.io/goe/celeba.html.md"""
 
 # %% ../nbs/05_celeba.ipynb #b6eec32b
 from __future__ import annotations
-import os, dataclasses
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
-from .task import Task, GroupedImages, register_task, data_info, is_generated, mark_generated
-from .mnist import MNIST_GROUPS, rotate_group
-from .latent import LATENT_FIT
+from .task import Task, register_task
+from .data import GroupedImages, data_info, is_generated, mark_generated, read_images, ROTATION_GROUPS, rotated_versions
 
 # %% auto #0
 __all__ = ['CELEBA_ATTRS', 'CELEBA_TARGET', 'CELEBA_GROUPS', 'CELEBA_OPTIONS', 'celeba', 'rotated_faces', 'find_celeba',
@@ -123,14 +121,6 @@ def celeba_split(files, partition=None, identity=None, test_frac:float=0.2, seed
     return mtr, mte, kind
 
 # %% ../nbs/05_celeba.ipynb #03f6293c
-def _load_image(path, size:int, grey:bool=False) -> np.ndarray:
-    from PIL import Image
-    with Image.open(path) as im:
-        im.draft('RGB', (2 * size, 2 * size))        # JPEG: decode at a reduced scale when the file is much larger
-        im = im.convert('L' if grey else 'RGB'); w, h = im.size; s = min(w, h)
-        left, top = (w - s) // 2, (h - s) // 2
-        return np.asarray(im.crop((left, top, left + s, top + s)).resize((size, size), Image.BILINEAR))
-
 def check_celeba(folder, **options) -> tuple:
     "The files and attributes of a CelebA folder, after checking that every listed image is there (what a command checks before any run)."
     f = find_celeba(folder)
@@ -143,13 +133,12 @@ def check_celeba(folder, **options) -> tuple:
 
 def read_celeba(folder, size:int=32, test_frac:float=0.2, grey:bool=False) -> dict:
     "Images (uint8 `[n, size, size, 3]`, or `[n, size, size]` grey), groups, `Male` and the train/test masks of a CelebA folder."
-    from concurrent.futures import ThreadPoolExecutor
     check_positive(size=size)
     f, attrs, paths = check_celeba(folder)
     part = _read_table(f['partition'], header=False) if f['partition'] else None
     ident = _read_table(f['identity'], header=False) if f['identity'] else None
     mtr, mte, split = celeba_split(attrs.index, part, ident, test_frac)
-    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as ex: x = np.stack(list(ex.map(lambda p: _load_image(p, size, grey), paths)))
+    x = read_images(paths, size, grey)
     return dict(x=x, group=group_of(attrs), male=attrs[CELEBA_TARGET].to_numpy(), train=mtr, test=mte, split=split, folder=f['folder'])
 
 def celeba_data(folder=None, size:int=32):
@@ -171,13 +160,10 @@ celeba = register_task(Task('celeba', 'CelebA', celeba_data, CELEBA_GROUPS, tupl
 def rotated_faces_data(folder=None, size:int=28):
     "Train and test `GroupedImages` of CelebA faces, grey at `size` x `size`, each in the four Rotated-MNIST groups; label `Male`."
     c = read_celeba(folder, size, grey=True)
-    def versions(m):
-        x = torch.as_tensor(c['x'][m]); n = len(x)
-        return GroupedImages(torch.cat([rotate_group(x, g) for g in range(4)]), torch.arange(4).repeat_interleave(n), np.tile(c['male'][m], 4))
-    tr, te = versions(c['train']), versions(c['test'])
+    tr, te = (rotated_versions(c['x'][m], c['male'][m]) for m in (c['train'], c['test']))
     return tr, te, data_info(f"CelebA in {Path(c['folder']).resolve()} ({len(c['x']):,} faces, grey {size}x{size}, 4 rotation groups)", c['folder'],
                              len(tr), len(te), is_generated(c['folder']), split=c['split'], size=size)
 
-rotated_faces = register_task(Task('rotated_faces', 'Rotated faces', rotated_faces_data, MNIST_GROUPS, (0, 1, 2, 3), n_classes=2,
+rotated_faces = register_task(Task('rotated_faces', 'Rotated faces', rotated_faces_data, ROTATION_GROUPS, (0, 1, 2, 3), n_classes=2,
                                    widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout'),
-                                   latent_fit=dict(LATENT_FIT, fits=4, features='gradients', n_dims=40)))
+                                   settings=dict(latent=dict(fits=4, features='gradients', n_dims=40))))

@@ -14,7 +14,7 @@ from .config import RunConfig, parse_config, from_dict
 from .records import run_dir, Lease
 from .run import run
 from .batch import run_unit, train
-from .train import _process_group
+from .train import init_process_group
 from fastai.torch_core import num_distrib, rank_distrib
 
 # %% auto #0
@@ -36,7 +36,7 @@ def _line(e:BaseException) -> str:
 # %% ../nbs/03g_cluster.ipynb #5b36f6ca
 def _unit(cfg:dict, run_index:int, threads:int) -> dict:
     "`run_unit` on a Ray worker with `threads` torch threads, its stderr appended to `run_<i>/stderr.log`."
-    exp = Path(cfg['out_dir'])/cfg['experiment_name']
+    exp = from_dict(cfg).exp_dir
     if not exp.is_dir(): return dict(run=run_index, status='failed', error=f"{exp} is not on host {socket.gethostname()}: "
                                      "the experiment folder must be on a filesystem every node shares, at the same path")
     log = run_dir(exp, run_index)/'stderr.log'; log.parent.mkdir(exist_ok=True)
@@ -61,7 +61,7 @@ class RayExecutor(concurrent.futures.Executor):
 
     def submit(self, fn, cfg:dict, run_index:int) -> concurrent.futures.Future:
         assert fn is run_unit, "RayExecutor runs run_unit"
-        exp = Path(cfg['out_dir']).resolve()/cfg['experiment_name']; exp.mkdir(parents=True, exist_ok=True)
+        exp = from_dict(cfg).exp_dir.resolve(); exp.mkdir(parents=True, exist_ok=True)
         if cfg['device'] == 'auto' and not self.gpus: cfg = dict(cfg, device='cpu')       # Ray shows every GPU to a task that asked for none
         ref = self.task.remote(dict(cfg, out_dir=str(exp.parent)), run_index, self.threads)
         out = concurrent.futures.Future(); out.set_running_or_notify_cancel(); self.running[ref] = run_dir(exp, run_index)
@@ -100,18 +100,17 @@ def _connect(ray, address, init:dict):
 
 # %% ../nbs/03g_cluster.ipynb #c80f0097
 class RankExecutor(concurrent.futures.Executor):
-    "Runs each `run_unit` here, in every process of a launcher's group: rank 0 holds the run's lease, every rank trains; `submit` returns when the run is done."
-    def submit(self, fn, cfg:dict, run_index:int) -> concurrent.futures.Future:
-        c, rank0, out = from_dict(cfg), rank_distrib() == 0, concurrent.futures.Future()
-        lease = Lease(run_dir(Path(c.out_dir)/c.experiment_name, run_index)) if rank0 else None
-        got = [run_index, lease.acquire() if rank0 else None]
+    "Runs each `run_unit` here, in every process of a launcher's group: rank 0 takes the run's lease for them all, every rank trains; `submit` returns when the run is done."
+    def claim(self, lease:Lease) -> bool:
+        "Rank 0 takes `lease` and tells the other ranks whether it did (they must agree on the run)."
+        got = [str(lease.path), lease.acquire() if rank_distrib() == 0 else None]
         torch.distributed.broadcast_object_list(got, 0)
-        if got[0] != run_index: raise GoeError(f"the processes disagree on the next run ({got[0]} and {run_index}): the experiment changed as they started; rerun")
-        if not got[1]: out.set_result(dict(run=run_index, status='busy')); return out
-        try: run(c, runs=[run_index], log=print if rank0 else None, lease=False); out.set_result(dict(run=run_index, status='done'))
-        except GoeError as e: out.set_result(dict(run=run_index, status='failed', error=str(e)))
-        finally:
-            if lease: lease.release()
+        if got[0] != str(lease.path): raise GoeError(f"the processes disagree on the next run ({got[0]} and {lease.path}): the experiment changed as they started; rerun")
+        return got[1]
+
+    def submit(self, fn, cfg:dict, run_index:int) -> concurrent.futures.Future:
+        out = concurrent.futures.Future()
+        out.set_result(fn(cfg, run_index, log=print if rank_distrib() == 0 else None, claim=self.claim))
         return out
 
 def distributed_main(argv=None):
@@ -120,7 +119,7 @@ def distributed_main(argv=None):
         cfg = parse_config(sys.argv[1:] if argv is None else argv, 'goe.cluster')
         if num_distrib() < 2: raise GoeError("goe.cluster trains a run with several processes: start it with accelerate launch --num_processes N -m goe.cluster ...")
         if cfg.executor != 'local': raise GoeError("goe.cluster runs here, in the launcher's processes: leave out --executor")
-        _process_group(get_device(cfg.device).type == 'cpu')
+        init_process_group(get_device(cfg.device).type == 'cpu')
         train(dataclasses.replace(cfg, direct=True), executor=RankExecutor(), log=print if rank_distrib() == 0 else (lambda s: None))
     except GoeError as e:
         if rank_distrib() == 0: print(f"goe: error: {e}", file=sys.stderr)

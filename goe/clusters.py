@@ -1,4 +1,4 @@
-"""The label-free fits the Latent router starts from: a hierarchy of clusters shaped like the tree, clusters within each class aligned across classes (by a teacher, or by within-class mixtures that assume no balance), and the discriminant subspace the router routes by.
+"""The label-free fits the Latent router starts from: a hierarchy of clusters shaped like the tree, clusters within each class aligned across classes by CNN teachers, a score of ids that needs no groups, and the discriminant subspace the router routes by.
 
 Docs: https://goe-developers.github.io/goe/clusters.html.md"""
 
@@ -12,14 +12,10 @@ from .core import GoeError
 
 # %% auto #0
 __all__ = ['hierarchical_clusters', 'align_within_class', 'order_leaves', 'pooled_pixels', 'fit_teacher', 'teacher_log_probs',
-           'balanced_assign', 'align_with_teacher', 'synchronise_clusters', 'image_gradients', 'check_features',
-           'class_features', 'class_mixtures', 'loco_log_probs', 'crossfit_log_probs', 'loco_agreement',
-           'cluster_components', 'assign_components', 'gaussian_refine', 'align_with_mixtures', 'consensus_ids',
-           'lda_projection']
+           'loco_log_probs', 'crossfit_log_probs', 'balanced_assign', 'align_with_teacher', 'synchronise_clusters',
+           'loco_agreement', 'lda_projection']
 
 # %% ../nbs/01a_clusters.ipynb #46ad4fb5
-import numpy as np
-
 def _balanced_2means(f, seed):
     from sklearn.cluster import KMeans
     km = KMeans(2, n_init=3, random_state=seed).fit(f)
@@ -79,9 +75,7 @@ def order_leaves(f:np.ndarray, a:np.ndarray, depth:int, branching:int=2) -> np.n
     place(list(ids), 0, 0)
     return np.array([leaf_of[i] for i in a])
 
-# %% ../nbs/01a_clusters.ipynb #78b0c06c
-import torch.nn.functional as F
-
+# %% ../nbs/01a_clusters.ipynb #ffd9dfa8
 def pooled_pixels(x:torch.Tensor, max_dim:int=256) -> np.ndarray:
     "Images `[n, C, H, W]` average-pooled by the smallest factor that leaves at most `max_dim` values per image: `[n, <=max_dim]` float64."
     k = 1
@@ -114,6 +108,26 @@ def teacher_log_probs(m:nn.Module, x:torch.Tensor, bs:int=2048) -> np.ndarray:
     "Log-probabilities `[n, n_out]` of a teacher on images `x`."
     return torch.cat([F.log_softmax(m(x[i:i + bs]), 1).cpu() for i in range(0, len(x), bs)]).double().numpy()
 
+
+# %% ../nbs/01a_clusters.ipynb #24752386
+def loco_log_probs(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, teacher_epochs:int=3, seed:int=0, classes=None) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of the ids `a` of each class's images (of `classes`, default all; other rows 0) by a teacher trained on the *other* classes (leave-one-class-out)."
+    lp = np.zeros((len(a), n_out))
+    for c in (np.unique(y) if classes is None else classes):
+        m = y == c; mt = torch.as_tensor(m)
+        if m.all(): continue                                     # a single class has no other class to learn from
+        lp[m] = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_out, teacher_epochs, seed=seed + int(c)), x[mt])
+    return lp
+
+def crossfit_log_probs(x:torch.Tensor, a:np.ndarray, n_out:int, teacher_epochs:int=3, seed:int=0, fold_seed:int|None=None) -> np.ndarray:
+    "Log-probabilities `[n, n_out]` of the ids `a` by teachers cross-fitted in two halves (drawn with `fold_seed`, default `seed`): each image is scored by the other half's teacher."
+    fold = np.random.default_rng(seed if fold_seed is None else fold_seed).integers(2, size=len(a)); lp = np.zeros((len(a), n_out))
+    for f in (0, 1):
+        tm = fit_teacher(x[torch.as_tensor(fold != f)], a[fold != f], n_out, teacher_epochs, seed=seed + f)
+        lp[fold == f] = teacher_log_probs(tm, x[torch.as_tensor(fold == f)])
+    return lp
+
+# %% ../nbs/01a_clusters.ipynb #ce195416
 def balanced_assign(lp:np.ndarray, sizes, n_iter:int=50) -> np.ndarray:
     "Arg-max of `lp` (`[n, k]` log-scores) after Sinkhorn balancing towards cluster sizes `sizes` (`[k]`, summing to `n`)."
     logq = lp - lp.max(1, keepdims=True); logr = np.log(np.asarray(sizes, float) / len(lp) + 1e-12)
@@ -129,26 +143,22 @@ def _rematch(lp, local, k):
     r, c = linear_sum_assignment(-conf); return c[np.argsort(r)][local]
 
 def align_with_teacher(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:int, perm_passes:int=2, sample_passes:int=3,
-                       epochs:int=3, seed:int=0, log=None) -> np.ndarray:
+                       teacher_epochs:int=3, seed:int=0, log=None) -> np.ndarray:
     "Refine cluster ids `a` (`[n]`, e.g. from `align_within_class`) of images `x` with leave-one-class-out CNN teachers; returns new ids `[n]`."
     y = np.asarray(y); a = np.asarray(a).copy(); local = a.copy()
     classes = [c for c in np.unique(y) if 0 < (y == c).sum() < len(y)]
     for it in range(perm_passes + sample_passes):
-        old = a.copy()
-        if it >= perm_passes:                                        # cross-fitted teacher on all classes: each half scored by the other half's teacher
-            fold = np.random.default_rng(seed + it).integers(2, size=len(x)); lpx = np.zeros((len(x), n_leaves))
-            for f in (0, 1):
-                tm = fit_teacher(x[torch.as_tensor(fold != f)], a[fold != f], n_leaves, epochs, seed=seed + 1000 * it + f)
-                lpx[fold == f] = teacher_log_probs(tm, x[torch.as_tensor(fold == f)])
+        old = a.copy()                                               # sample passes: a teacher cross-fitted on all classes votes too
+        lpx = crossfit_log_probs(x, a, n_leaves, teacher_epochs, seed=seed + 1000 * it, fold_seed=seed + it) if it >= perm_passes else None
         for c in classes:
-            m = y == c; mt = torch.as_tensor(m)
-            lp = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_leaves, epochs, seed=seed + 100 * it + int(c)), x[mt])
-            a[m] = _rematch(lp, local[m], n_leaves) if it < perm_passes else balanced_assign(lp + lpx[m], np.bincount(old[m], minlength=n_leaves))
+            m = y == c
+            lp = loco_log_probs(x, y, a, n_leaves, teacher_epochs, seed=seed + 100 * it, classes=[c])[m]
+            a[m] = _rematch(lp, local[m], n_leaves) if lpx is None else balanced_assign(lp + lpx[m], np.bincount(old[m], minlength=n_leaves))
         if log: log(f"teacher pass {it} ({'re-match' if it < perm_passes else 'samples'}): {(old != a).mean():.1%} of the ids changed")
     return a
 
 # %% ../nbs/01a_clusters.ipynb #cd7ed40e
-def synchronise_clusters(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:int, epochs:int=3, restarts:int=200, seed:int=0) -> np.ndarray:
+def synchronise_clusters(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:int, teacher_epochs:int=3, restarts:int=200, seed:int=0) -> np.ndarray:
     "Re-number each class's cluster ids `a` (`[n]`) so that they agree across classes: one CNN teacher per class, every teacher scoring every other class's clusters, one permutation per class maximising the summed agreement."
     from scipy.optimize import linear_sum_assignment
     y, a, K = np.asarray(y), np.asarray(a), n_leaves
@@ -156,7 +166,7 @@ def synchronise_clusters(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:in
     if len(cls) < 2: return a.copy()
     S = np.zeros((len(cls), len(cls), K, K))
     for ci, c in enumerate(cls):
-        L = teacher_log_probs(fit_teacher(x[torch.as_tensor(y == c)], a[y == c], K, epochs, seed=seed + int(c)), x)
+        L = teacher_log_probs(fit_teacher(x[torch.as_tensor(y == c)], a[y == c], K, teacher_epochs, seed=seed + int(c)), x)
         for di, d in enumerate(cls):
             for j in range(K):
                 m = (y == d) & (a == j)
@@ -181,142 +191,13 @@ def synchronise_clusters(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_leaves:in
     for ci, c in enumerate(cls): out[y == c] = best[ci][a[y == c]]
     return out
 
-# %% ../nbs/01a_clusters.ipynb #96c04694
-def image_gradients(x:torch.Tensor, max_dim:int=1024) -> np.ndarray:
-    "Differences between neighbouring pixels of images `[n, C, H, W]`, across and down (`[n, 2C, H-1, W-1]`), pooled as `pooled_pixels` pools: `[n, <=max_dim]` float64."
-    x = x.float(); return pooled_pixels(torch.cat([x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]], 1), max_dim)
-
-def check_features(features:str) -> str:
-    "`features` if the within-class mixtures can read it ('pixels' or 'gradients'), else a `GoeError` that says what to use."
-    if features not in ('pixels', 'gradients'): raise GoeError(f"unknown features {features!r}: use 'pixels' or 'gradients'")
-    return features
-
-def class_features(x:torch.Tensor, y:np.ndarray, n_dims:int=20, max_dim:int=1024, seed:int=0, features:str='pixels') -> dict:
-    "Per class `c`: its images (`x` `[n, C, H, W]`; `features` 'pixels' or their 'gradients', pooled to at most `max_dim` values) on the class's own first `n_dims` principal components, `[n_c, n_dims]`."
-    from sklearn.decomposition import PCA
-    flat = (pooled_pixels if check_features(features) == 'pixels' else image_gradients)(x.cpu(), max_dim)
-    return {c: PCA(max(1, min(n_dims, int((y == c).sum()) - 1, flat.shape[1])), random_state=seed).fit_transform(flat[y == c]) for c in np.unique(y)}
-
-def class_mixtures(feats:dict, y:np.ndarray, n:int, seed:int=0, min_size:int=10) -> np.ndarray:
-    "Within each class, the component of each row in a full-covariance Gaussian mixture of up to `n` components (best of 3 starts, at least `min_size` rows each on average): `[len(y)]`."
-    from sklearn.mixture import GaussianMixture
-    out = np.zeros(len(y), int)
-    for c, z in feats.items():
-        k = max(1, min(n, len(z) // min_size))
-        out[y == c] = GaussianMixture(k, n_init=3, reg_covar=1e-4, random_state=seed).fit(z).predict(z)
-    return out
-
-def loco_log_probs(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0, classes=None) -> np.ndarray:
-    "Log-probabilities `[n, n_out]` of the ids `a` of each class's images (of `classes`, default all; other rows 0) by a teacher trained on the *other* classes (leave-one-class-out)."
-    lp = np.zeros((len(a), n_out))
-    for c in (np.unique(y) if classes is None else classes):
-        m = y == c; mt = torch.as_tensor(m)
-        if m.all(): continue                                     # a single class has no other class to learn from
-        lp[m] = teacher_log_probs(fit_teacher(x[~mt], a[~m], n_out, epochs, seed=seed + int(c)), x[mt])
-    return lp
-
-def crossfit_log_probs(x:torch.Tensor, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0) -> np.ndarray:
-    "Log-probabilities `[n, n_out]` of the ids `a` by teachers cross-fitted in two halves: each image is scored by the other half's teacher."
-    fold = np.random.default_rng(seed).integers(2, size=len(a)); lp = np.zeros((len(a), n_out))
-    for f in (0, 1):
-        tm = fit_teacher(x[torch.as_tensor(fold != f)], a[fold != f], n_out, epochs, seed=seed + f)
-        lp[fold == f] = teacher_log_probs(tm, x[torch.as_tensor(fold == f)])
-    return lp
-
 # %% ../nbs/01a_clusters.ipynb #186a62de
-def loco_agreement(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, epochs:int=3, seed:int=0) -> float:
+def loco_agreement(x:torch.Tensor, y:np.ndarray, a:np.ndarray, n_out:int, teacher_epochs:int=3, seed:int=0) -> float:
     "Cohen's kappa between ids `a` (`[n]`) and the predictions of leave-one-class-out teachers (`loco_log_probs`): how well each class's ids are predicted from the other classes' ids."
     from sklearn.metrics import cohen_kappa_score
     y, a = np.asarray(y), np.asarray(a)
     if len(np.unique(y)) < 2: raise GoeError("loco_agreement needs at least 2 classes: each class's ids are predicted from the others'")
-    return float(cohen_kappa_score(a, loco_log_probs(x, y, a, n_out, epochs, seed).argmax(1)))
-
-# %% ../nbs/01a_clusters.ipynb #ea359d7b
-def cluster_components(x:torch.Tensor, y:np.ndarray, comp:np.ndarray, n_leaves:int, epochs:int=3, seed:int=0) -> np.ndarray:
-    "Ids `[n]` for the within-class components `comp` (`[n]`, e.g. from `class_mixtures`) of images `x`: a CNN teacher per class learns its components, every teacher scores every other class's components, and spectral clustering cuts that graph into `n_leaves` ids."
-    from sklearn.cluster import SpectralClustering
-    y, comp = np.asarray(y), np.asarray(comp); cls = np.unique(y)
-    nodes = [(c, j) for c in cls for j in np.unique(comp[y == c])]; at = {n: i for i, n in enumerate(nodes)}
-    if len(cls) < 2 or len(nodes) <= n_leaves: raise GoeError(f"cluster_components needs at least 2 classes and more than {n_leaves} components in all")
-    A = np.zeros((len(nodes), len(nodes)))
-    for c in cls:
-        mc = y == c; js = np.unique(comp[mc])
-        if len(js) < 2: continue                                   # one component: nothing for a teacher to tell apart
-        P = np.exp(teacher_log_probs(fit_teacher(x[torch.as_tensor(mc)], np.searchsorted(js, comp[mc]), len(js), epochs, seed=seed + int(c)), x[torch.as_tensor(~mc)]))
-        for d, jd in nodes:
-            if d != c: A[at[(d, jd)], [at[(c, j)] for j in js]] = P[(y[~mc] == d) & (comp[~mc] == jd)].mean(0)
-    lab = SpectralClustering(n_leaves, affinity='precomputed', random_state=seed, n_init=20).fit_predict(A + A.T)
-    return lab[[at[(c, j)] for c, j in zip(y, comp)]].astype(np.int64)
-
-# %% ../nbs/01a_clusters.ipynb #45780ee5
-def assign_components(lp:np.ndarray, y:np.ndarray, comp:np.ndarray, keep_all:bool=True) -> np.ndarray:
-    "Each within-class component (`comp`) goes whole to the id with the largest log-probability `lp` (`[n, k]`) summed over its rows; several may take one id, but with `keep_all` every id keeps at least one component of every class that has enough (Hungarian first)."
-    from scipy.optimize import linear_sum_assignment
-    a = np.zeros(len(y), int)
-    for c in np.unique(y):
-        js = np.unique(comp[y == c]); S = np.stack([lp[(y == c) & (comp == j)].sum(0) for j in js])
-        best = S.argmax(1)
-        if keep_all and len(js) >= S.shape[1]: r, col = linear_sum_assignment(-S); best[r] = col
-        for j, b in zip(js, best): a[(y == c) & (comp == j)] = b
-    return a
-
-def gaussian_refine(feats:dict, y:np.ndarray, a:np.ndarray, lp:np.ndarray, n_out:int, weight:float=0.5, n_iter:int=10, min_size:int=10) -> np.ndarray:
-    "Hard EM inside each class: `weight` x the log-density of one Gaussian per id (fitted to its rows, its share of the class as prior) plus `lp` (`[n, n_out]`), evidence from outside the class; returns new ids `[n]`."
-    from sklearn.mixture import GaussianMixture
-    a = np.asarray(a).copy()
-    for c, z in feats.items():
-        idx = np.flatnonzero(y == c); cur = a[idx].copy()
-        for _ in range(n_iter):
-            ll = np.full((len(idx), n_out), -np.inf)
-            for k in range(n_out):
-                m = cur == k
-                if m.sum() >= max(min_size, 2): ll[:, k] = GaussianMixture(1, reg_covar=1e-3).fit(z[m]).score_samples(z) + np.log(m.mean())
-            if not np.isfinite(ll).any(1).all(): break               # a class too small to model: keep its ids
-            new = (weight * ll + lp[idx]).argmax(1)
-            if (new == cur).all(): break
-            cur = new
-        a[idx] = cur
-    return a
-
-def align_with_mixtures(x:torch.Tensor, y:np.ndarray, n_leaves:int, perm_passes:int=2, sample_passes:int=3, epochs:int=3,
-                        n_dims:int=20, weight:float=0.5, keep_all:bool=True, start:str='auto', sync:bool=True, n_components:int|None=None, features:str='pixels', seed:int=0, log=None) -> np.ndarray:
-    "Cluster ids `[n]` of images `x` with labels `y` that share `n_leaves` hidden groups in any proportions: within-class Gaussian mixture components (`n_components` per class, default twice `n_leaves`, on the class's `features`: 'pixels' or 'gradients'), started by within-class k-means (`start='kmeans'`, with `sync`: `synchronise_clusters`), by `cluster_components` (`'components'`) or by whichever of the two has the larger `loco_agreement` (`'auto'`), given to ids by CNN teachers class by class, then refined by hard EM."
-    if start not in ('components', 'kmeans', 'auto'): raise GoeError(f"unknown start {start!r}: use 'kmeans', 'components' or 'auto'")
-    y = np.asarray(y)
-    feats = class_features(x, y, n_dims, seed=seed, features=features); comp = class_mixtures(feats, y, n_components or 2 * n_leaves, seed)
-    if log: log(f"mixtures: up to {n_components or 2 * n_leaves} components per class on {n_dims} principal components of the {features}")
-    starts = {}
-    if start in ('kmeans', 'auto'):
-        a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
-        starts['kmeans'] = synchronise_clusters(x, y, a, n_leaves, epochs, seed=seed) if sync else a
-    if start == 'components' or (start == 'auto' and len(np.unique(y)) > 1): starts['components'] = cluster_components(x, y, comp, n_leaves, epochs, seed)
-    if len(starts) > 1:                                             # 'auto': keep the start whose ids carry over best between classes
-        score = {k: loco_agreement(x, y, v, n_leaves, epochs, seed + 7) for k, v in starts.items()}
-        start = max(score, key=score.get)
-        if log: log("start: " + ", ".join(f"{k} agreement {v:.3f}" for k, v in score.items()) + f"; kept {start}")
-    a = starts[start if start in starts else 'kmeans'].copy()
-    for it in range(perm_passes + sample_passes):
-        old = a.copy()
-        lpx = crossfit_log_probs(x, a, n_leaves, epochs, seed=seed + 100 * it + 50) if it >= perm_passes else None
-        for c in np.unique(y):                                      # class by class: each teacher sees the ids moved before it
-            m = y == c
-            if m.all(): continue
-            lp = loco_log_probs(x, y, a, n_leaves, epochs, seed=seed + 100 * it, classes=[c])[m] + (lpx[m] if lpx is not None else 0)
-            b = assign_components(lp, y[m], comp[m], keep_all)
-            a[m] = gaussian_refine({c: feats[c]}, y[m], b, lp, n_leaves, weight) if lpx is not None else b
-        if log: log(f"mixture pass {it} ({'components' if it < perm_passes else 'components + samples'}): {(old != a).mean():.1%} of the ids changed")
-    return a
-
-# %% ../nbs/01a_clusters.ipynb #909e9848
-def consensus_ids(ids:list, n_ids:int) -> tuple:
-    "The majority id `[n]` of several fits' ids (each `[n]`, matched to the first fit's by the Hungarian method) and the share of fits that gave each image its majority id `[n]`."
-    from scipy.optimize import linear_sum_assignment
-    ref = np.asarray(ids[0]); aligned = []
-    for a in map(np.asarray, ids):
-        t = np.zeros((n_ids, n_ids), int); np.add.at(t, (a, ref), 1)
-        r, c = linear_sum_assignment(-t); to = np.arange(n_ids); to[r] = c; aligned.append(to[a])
-    votes = np.stack([np.bincount(col, minlength=n_ids) for col in np.stack(aligned).T])
-    return votes.argmax(1), votes.max(1) / len(ids)
+    return float(cohen_kappa_score(a, loco_log_probs(x, y, a, n_out, teacher_epochs, seed).argmax(1)))
 
 # %% ../nbs/01a_clusters.ipynb #fd6fcc1b
 def lda_projection(f:np.ndarray, a:np.ndarray, n_dims:int) -> tuple:

@@ -7,29 +7,31 @@ Docs: https://goe-developers.github.io/goe/config.html.md"""
 # %% ../nbs/03b_config.ipynb #2c70f669
 from __future__ import annotations
 import math, argparse, dataclasses
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 from .core import *
-from .task import Task, get_task, resolve_data, check_data, ROUTER_KINDS
-from .task import cnn_stages
+from .router import router_kinds, get_kind
+from .task import Task, get_task, TASK_MODULES
+from .data import resolve_data, check_data
+from .models import cnn_stages
+from .track import TRACKERS, check_tracker
 
 # %% auto #0
-__all__ = ['IDENTITY', 'setting', 'RunConfig', 'validate', 'identity', 'config_dict', 'from_dict', 'config_parser',
-           'parse_config']
+__all__ = ['IDENTITY', 'RunConfig', 'validate', 'resolve_settings', 'kind_settings', 'identity', 'config_dict', 'from_dict',
+           'config_parser', 'read_config_file', 'parse_config']
 
 # %% ../nbs/03b_config.ipynb #d45cf558
-def setting(default, help:str, kind:str|None=None):
-    "A field of `RunConfig`: its default, the help text of its flag, and its kind (`str`, `int`, `float`, `bool`, `ints`, `names`)."
-    return field(default=default, metadata=dict(help=help, kind=kind or type(default).__name__))
+def _routers_help() -> str:
+    return "routers to train, comma-separated: " + ', '.join(f"{n} ({k.label})" for n, k in router_kinds().items())
 
 @dataclass
 class RunConfig:
     "The settings of a batch of runs: what to train, on which data, how, and where it runs and writes."
-    task: str = setting('rotated_mnist', "the task: rotated_mnist, rotated_mnist_1v, celeba, rotated_faces, or folder (your own images)")
+    task: str = setting('rotated_mnist', f"the task: {', '.join(t for t in TASK_MODULES if t != 'folder')}, or folder (your own images)")
     data: str|None = setting(None, "data folder (holding mnist/ or celeba/, or your own images); default $GOE_DATA, else the task's embedded data", 'str')
     experiment_name: str = setting('demo', "records go to <out_dir>/<experiment_name>/run_<i>/")
     out_dir: str = setting('experiments', "where experiments are written")
-    routers: tuple = setting(('fixed', 'oracle', 'latent', 'learned'), "routers to train, comma-separated: fixed (the dense Ref SqB), oracle, latent, learned", 'names')
+    routers: tuple = setting(tuple(router_kinds()), _routers_help(), 'names')
     random_routing: bool = setting(True, "also evaluate every trained GoE with random routing (the ablation)")
     widths: tuple|None = setting(None, "width factors, comma-separated (default: the task's)", 'ints')
     num_epochs: int = setting(15, "training epochs (the same for every model)")
@@ -38,7 +40,6 @@ class RunConfig:
     bs: int = setting(64, "batch size (the same for every model)")
     lr: float = setting(3e-3, "peak learning rate of the one-cycle schedule")
     warm: float = setting(0.5, "fraction of the epochs that train Ref SqB first, whose weights then start every expert (0: off)")
-    vq_epochs: int = setting(5, "epochs of the Latent router's VQ-VAE")
     num_workers: int = setting(0, "DataLoader worker processes")
     device: str = setting('auto', "cpu, cuda, cuda:1 or auto")
     jobs: int = setting(1, "runs executed at once by the local executor")
@@ -47,7 +48,16 @@ class RunConfig:
     gpus_per_run: float|None = setting(None, "GPUs a run asks of the Ray cluster (0.25: four runs share one GPU); default 1 when the cluster has GPUs, else 0", 'float')
     cpus_per_run: float = setting(1., "CPU cores a run asks of the Ray cluster (its torch threads)")
     direct: bool = setting(False, "run each run's code directly instead of executing its papermill notebook")
-    options: dict = field(default_factory=dict, metadata=dict(help="the task's own settings (its flags)", kind='options'))
+    tracker: str = setting('tensorboard', f"where each run's training also goes while it runs: {', '.join(TRACKERS)} (tensorboard: event files in run_<i>/tensorboard/)")
+    tracking_uri: str|None = setting(None, "the MLflow store for --tracker mlflow: a server's URI; default sqlite:///<out_dir>/mlflow.db", 'str')
+    options: dict = setting({}, "the task's own settings (each a flag of its own)", 'options')
+    settings: dict = setting({}, "each router kind's settings, {kind: {setting: value}} (flags --<kind>.<setting>)", 'settings')
+    resolved: bool = setting(False, "checked and complete (set by `validate`: a resolved configuration is not checked again)", 'internal')
+
+    @property
+    def exp_dir(self) -> Path:
+        "The experiment's folder: `<out_dir>/<experiment_name>`."
+        return Path(self.out_dir)/self.experiment_name
 
 # %% ../nbs/03b_config.ipynb #b5b8a185
 def _ints(v, name):
@@ -61,12 +71,11 @@ def _ints(v, name):
 
 def _names(v): return tuple(t.strip() for t in (v.split(',') if isinstance(v, str) else v) if t.strip())
 
-def validate(cfg:RunConfig, resolve:bool=True) -> RunConfig:
-    "The checked, normalised configuration (`resolve`: the data folder resolved and the task's defaults filled in); a `GoeError` names the first bad setting."
-    c = dataclasses.replace(cfg, routers=_names(cfg.routers), options=dict(cfg.options or {}))
-    bad = [r for r in c.routers if r not in ROUTER_KINDS]
-    if bad or not c.routers: raise GoeError(f"unknown router {bad[0] if bad else cfg.routers!r}: choose from {', '.join(ROUTER_KINDS)}")
-    check_positive(num_epochs=c.num_epochs, num_runs=c.num_runs, bs=c.bs, vq_epochs=c.vq_epochs, jobs=c.jobs)
+def _check_run(c:RunConfig):
+    "The checks of the fields that need no task: counts, rates, executor and device."
+    kinds = router_kinds(); bad = [r for r in c.routers if r not in kinds]
+    if bad or not c.routers: raise GoeError(f"unknown router {bad[0] if bad else c.routers!r}: choose from {', '.join(kinds)}")
+    check_positive(num_epochs=c.num_epochs, num_runs=c.num_runs, bs=c.bs, jobs=c.jobs)
     for k in ('num_workers', 'seed'):
         v = getattr(c, k)
         if isinstance(v, bool) or not isinstance(v, int) or v < 0: raise GoeError(f"--{k} must be an integer >= 0, got {v!r}")
@@ -78,22 +87,51 @@ def validate(cfg:RunConfig, resolve:bool=True) -> RunConfig:
     if not (c.gpus_per_run is None or 0 <= c.gpus_per_run <= 1) or not c.cpus_per_run > 0:
         raise GoeError(f"--gpus_per_run must be in [0, 1] (one run on several GPUs: accelerate launch -m goe.cluster) and --cpus_per_run above 0, got {c.gpus_per_run!r} and {c.cpus_per_run!r}")
     get_device(c.device)
-    check_out_dir(Path(c.out_dir)/c.experiment_name)
-    data = resolve_data(None if c.task == 'folder' else get_task(c.task), c.data) if resolve else c.data
+    check_tracker(c.tracker)
+    if c.tracking_uri and c.tracker != 'mlflow': raise GoeError("--tracking_uri names an MLflow store: add --tracker mlflow")
+
+def validate(cfg:RunConfig) -> RunConfig:
+    "The checked, complete configuration: data folder resolved, the task's defaults and every router kind's settings filled in; a `GoeError` names the first bad setting. A resolved configuration is returned as it is."
+    if cfg.resolved: return cfg
+    c = dataclasses.replace(cfg, routers=_names(cfg.routers), options=dict(cfg.options or {}))
+    _check_run(c)
+    check_out_dir(c.exp_dir)
+    data = resolve_data(None if c.task == 'folder' else get_task(c.task), c.data)
     task = get_task(c.task, data, **c.options)
     widths = _ints(c.widths or task.widths, 'widths')
     for w in widths: cnn_stages(**{k: v for k, v in task.arch(w).items() if k != 'branching'})   # the network exists at every width
-    if resolve: check_data(task, data)
-    return dataclasses.replace(c, data=data, options=task.options, widths=widths)
+    settings = resolve_settings(task, c.settings)
+    check_data(task, data)
+    return dataclasses.replace(c, data=data, options=task.options, widths=widths, settings=settings, resolved=True)
+
+# %% ../nbs/03b_config.ipynb #c920032b
+def _plain(v):
+    if isinstance(v, (tuple, list)): return [_plain(x) for x in v]
+    if isinstance(v, dict): return {k: _plain(x) for k, x in v.items()}
+    return v
+
+def resolve_settings(task:Task, user:dict|None=None) -> dict:
+    "Every router kind's settings for `task` as plain values, `{kind: {setting: value}}`: the kind's defaults, then the task's, then `user`'s."
+    kinds, user = router_kinds(), dict(user or {})
+    with_settings = [n for n, k in kinds.items() if k.settings]
+    bad = [n for n in user if n not in with_settings]
+    if bad: raise GoeError(f"no router kind {bad[0]!r} has settings: the kinds with settings are {', '.join(with_settings)}")
+    return {n: _plain(asdict(task.router_settings(n, **(user.get(n) or {})))) for n in with_settings}
+
+def kind_settings(cfg:RunConfig, kind:str):
+    "The settings object of router kind `kind` in resolved `cfg` (`None` for a kind without settings)."
+    k = get_kind(kind)
+    return k.settings(**cfg.settings[kind]) if k.settings else None
 
 # %% ../nbs/03b_config.ipynb #7bedd859
-IDENTITY = ('task', 'options', 'data', 'num_epochs', 'seed', 'bs', 'lr', 'warm', 'vq_epochs')
+IDENTITY = ('task', 'options', 'data', 'num_epochs', 'seed', 'bs', 'lr', 'warm')
 
-def identity(cfg:RunConfig) -> dict:
-    "The settings that decide a run's results (`IDENTITY`), as plain values."
-    return {k: _plain(getattr(cfg, k)) for k in IDENTITY}
-
-def _plain(v): return list(v) if isinstance(v, tuple) else v
+def identity(cfg:RunConfig, router:str|None=None) -> dict:
+    "The settings that decide a run's results (`IDENTITY`, and the router settings: of the kinds `router` depends on, when given), as plain values."
+    out = {k: _plain(getattr(cfg, k)) for k in IDENTITY}
+    if router is None: return dict(out, settings=cfg.settings)
+    k = get_kind(router); used = {router} | ({k.from_fit} if k.from_fit else set())   # a kind that starts from a fit depends on the fit's settings
+    return dict(out, settings={n: v for n, v in cfg.settings.items() if n in used})
 
 def config_dict(cfg:RunConfig) -> dict:
     "The configuration as plain values (what records and notebooks store)."
@@ -105,34 +143,60 @@ def from_dict(d:dict) -> RunConfig:
     return RunConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
 
 # %% ../nbs/03b_config.ipynb #02273b05
-def _flag_type(kind):
-    return {'int': int, 'float': float, 'str': str}.get(kind, str)
-
 def config_parser(prog:str, task:Task|None=None, bound:bool=False, defaults:dict|None=None) -> argparse.ArgumentParser:
-    "An argparse parser with one flag per `RunConfig` field (`task` left out when `bound`), plus `task`'s own options."
-    p = argparse.ArgumentParser(prog=prog, description=RunConfig.__doc__, argument_default=argparse.SUPPRESS)
+    "An argparse parser with one flag per `RunConfig` field (`task` left out when `bound`), `task`'s own options, and every router kind's settings (`--<kind>.<setting>`)."
+    p = command_parser(prog, RunConfig.__doc__)
+    p.add_argument('--config', metavar='FILE', help="a TOML or YAML study file of these settings ([options]: the task's, [<kind>]: a router kind's); flags override it")
     for f in fields(RunConfig):
         kind = f.metadata.get('kind')
-        if kind == 'options' or (bound and f.name == 'task'): continue
-        names = dict.fromkeys([f'--{f.name}', f"--{f.name.replace('_', '-')}"])
-        dflt = (defaults or {}).get(f.name, f.default)
-        shown = ','.join(map(str, dflt)) if isinstance(dflt, tuple) else dflt
-        if kind == 'bool': p.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction, help=f"{f.metadata['help']} (default: {shown})")
-        else: p.add_argument(*names, dest=f.name, type=_flag_type(kind), metavar=f.name.upper(), help=f"{f.metadata['help']} (default: {shown})")
+        if kind in ('options', 'settings', 'internal') or (bound and f.name == 'task'): continue
+        add_flag(p, f.name, kind, (defaults or {}).get(f.name, f.default), f.metadata['help'])
     for k, v in (task.options if task else {}).items():
-        names, h = dict.fromkeys([f'--{k}', f"--{k.replace('_', '-')}"]), f"{task.option_help.get(k, 'an option of this task')} (default: {v})"
-        if isinstance(v, bool): p.add_argument(*names, dest=f'option:{k}', action=argparse.BooleanOptionalAction, help=h)
-        else: p.add_argument(*names, dest=f'option:{k}', type=type(v), metavar=k.upper(), help=h)
-    p.error = lambda msg: (_ for _ in ()).throw(GoeError(f"{msg} (see --help)"))
+        add_flag(p, k, 'bool' if isinstance(v, bool) else type(v).__name__, v, task.option_help.get(k, 'an option of this task'), f'option:{k}')
+    for n, kind in router_kinds().items():
+        if not kind.settings: continue
+        g = p.add_argument_group(f"{kind.label} settings ({n})")
+        for f in fields(kind.settings):
+            dflt = (task.settings.get(n, {}) if task else {}).get(f.name, f.default)
+            add_flag(g, f'{n}.{f.name}', f.metadata.get('kind'), 'none' if dflt is None else dflt, f.metadata['help'], f'setting:{n}.{f.name}')
     return p
 
+def _setting_value(kind:str, name:str, v):
+    "Router kind `kind`'s setting `name` as typed on the command line: names become a tuple, `none` becomes None."
+    if not isinstance(v, str): return v
+    if v.lower() == 'none': return None
+    return _names(v) if {f.name: f for f in fields(get_kind(kind).settings)}[name].metadata.get('kind') == 'names' else v
+
+def read_config_file(path) -> dict:
+    "The settings in a TOML (or YAML) study file: `RunConfig` fields at the top, the task's options under `[options]`, each router kind's settings under its name (`[latent]`)."
+    p = Path(path)
+    if not p.is_file(): raise GoeError(f"config file {p} not found: pass --config an existing .toml or .yaml file")
+    try:
+        if p.suffix in ('.yaml', '.yml'):
+            import yaml; d = yaml.safe_load(p.read_text()) or {}
+        else:
+            import tomllib; d = tomllib.loads(p.read_text())
+    except Exception as e: raise GoeError(f"cannot read config file {p} ({type(e).__name__}: {str(e).splitlines()[0][:120]}): fix its syntax") from None
+    if not isinstance(d, dict): raise GoeError(f"config file {p} holds no table of settings")
+    known = {f.name for f in fields(RunConfig) if f.metadata['kind'] != 'internal'} | set(router_kinds())
+    bad = [k for k in d if k not in known]
+    if bad: raise GoeError(f"config file {p}: unknown setting {bad[0]!r}: use RunConfig's fields (see --help), [options] for the task's options, or a router kind's table ({', '.join(n for n, k in router_kinds().items() if k.settings)})")
+    kinds = {n: d.pop(n) for n in list(d) if n in router_kinds()}
+    return dict(d, settings={**d.get('settings', {}), **kinds})
+
 def parse_config(argv, prog:str='goe-train', task:str|None=None, defaults:dict|None=None) -> RunConfig:
-    "The `RunConfig` of a command line (`task`: the command's own task; else `--task`, or `folder` when only `--data` is given)."
+    "The `RunConfig` of a command line (`task`: the command's own task; else `--task`, or `folder` when only `--data` is given): the command's defaults, then `--config FILE`'s settings, then the flags."
     pre = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    for n in ('task', 'data'): pre.add_argument(f'--{n}', dest=n)
+    for n in ('task', 'data', 'config'): pre.add_argument(f'--{n}', dest=n)
     known = vars(pre.parse_known_args(argv)[0])
-    name = task or known.get('task') or ('folder' if known.get('data') else RunConfig.task)
-    t = get_task(name, resolve_data(None, known.get('data')) if name == 'folder' else None)
-    args = vars(config_parser(prog, t, bound=task is not None, defaults=defaults).parse_args(argv))
-    opts = {k.split(':', 1)[1]: args.pop(k) for k in list(args) if k.startswith('option:')}
-    return RunConfig(**{**(defaults or {}), **args, 'task': name, 'options': opts})
+    file = read_config_file(known['config']) if 'config' in known else {}
+    if task and file.get('task', task) != task: raise GoeError(f"config file {known['config']} sets task {file['task']!r}, but this command trains {task}: use goe-train --config")
+    name = task or known.get('task') or file.get('task') or ('folder' if known.get('data') or file.get('data') else RunConfig.task)
+    data = known.get('data', file.get('data'))
+    t = get_task(name, resolve_data(None, data) if name == 'folder' else None)
+    args = vars(config_parser(prog, t, bound=task is not None, defaults=defaults).parse_args(argv)); args.pop('config', None)
+    opts = {**file.pop('options', {}), **{k.split(':', 1)[1]: args.pop(k) for k in list(args) if k.startswith('option:')}}
+    settings = {k: dict(v) for k, v in file.pop('settings', {}).items()}
+    for k in [k for k in args if k.startswith('setting:')]:
+        kind, s = k.split(':', 1)[1].split('.', 1); settings.setdefault(kind, {})[s] = _setting_value(kind, s, args.pop(k))
+    return RunConfig(**{**(defaults or {}), **file, **args, 'task': name, 'options': opts, 'settings': settings})

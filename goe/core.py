@@ -6,7 +6,8 @@ Docs: https://goe-developers.github.io/goe/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #bcba6a32
 from __future__ import annotations
-import os, sys, io, json, tempfile, functools, contextlib, subprocess
+import os, sys, io, json, time, inspect, argparse, tempfile, textwrap, threading, functools, contextlib, subprocess
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 import numpy as np, torch
 from torch import nn
@@ -14,13 +15,12 @@ from torch.utils.flop_counter import FlopCounterMode
 import warnings
 # fastai's import calls torch.jit.script, which torch >= 2.10 marks deprecated; keep that noise out of every log
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'cli', 'check_positive', 'in_process', 'seed_everything',
-           'get_device', 'reuse_freed_memory', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic',
-           'save_atomic', 'write_atomic', 'save_figure', 'read_json', 'clean_stale', 'save_checkpoint',
-           'load_checkpoint']
+__all__ = ['CKPT_FORMAT', 'CKPT_VERSION', 'GoeError', 'user_errors', 'command_parser', 'add_flag', 'cli', 'check_positive',
+           'in_process', 'setting', 'markdown_table', 'Heartbeat', 'seed_everything', 'get_device',
+           'reuse_freed_memory', 'count_flops', 'count_params', 'check_out_dir', 'write_json_atomic', 'save_atomic',
+           'write_atomic', 'save_figure', 'read_json', 'clean_stale', 'save_checkpoint', 'load_checkpoint']
 
 # %% ../nbs/00_core.ipynb #b8033250
 class GoeError(Exception):
@@ -36,21 +36,35 @@ def user_errors(f):
             sys.exit(2)
     return _f
 
-def _hyphenate(a:str) -> str:
-    if not a.startswith('--'): return a
-    k, eq, v = a.partition('=')
-    return k.replace('_', '-') + eq + v
+def command_parser(prog:str, description:str|None=None) -> argparse.ArgumentParser:
+    "An argparse parser for a goe command: flags only, absent ones left out of the result, its errors a `GoeError` (one line)."
+    p = argparse.ArgumentParser(prog=prog, description=description, argument_default=argparse.SUPPRESS)
+    def _error(msg): raise GoeError(f"{msg} (see --help)")
+    p.error = _error
+    return p
 
-def cli(func):
-    "A command from `func`, parsed by fastcore's `anno_parser` (as `call_parse` does); `--num_epochs` and `--num-epochs` both work."
+def add_flag(p:argparse.ArgumentParser, name:str, kind:str, default, help:str, dest:str|None=None):
+    "Add `--name` (and `--name-with-hyphens`) to `p`, typed by `kind` (`bool`: also `--no-name`), its help ending with the default."
+    names = list(dict.fromkeys([f'--{name}', f"--{name.replace('_', '-')}"]))
+    shown = ','.join(map(str, default)) if isinstance(default, (tuple, list)) else default
+    h = f"{help} (default: {shown})"
+    if kind == 'bool': p.add_argument(*names, dest=dest or name, action=argparse.BooleanOptionalAction, help=h)
+    else: p.add_argument(*names, dest=dest or name, type={'int': int, 'float': float}.get(kind, str), metavar=name.split('.')[-1].upper(), help=h)
+
+def cli(func, shared=None):
+    "A command from `func`: one flag per parameter (`add_flag`), its help the comment beside it, else that of the field of the same name of dataclass `shared`."
+    from fastcore.docments import docments
+    known = {f.name: f for f in fields(shared)} if shared else {}
     @functools.wraps(func)
+    @user_errors
     def _main(argv=None):
-        p = anno_parser(func, prog=func.__name__.replace('_', '-'))
-        def _error(msg): print(f"goe: error: {msg} (see --help)", file=sys.stderr); sys.exit(2)
-        p.error = _error
-        args = vars(p.parse_args([_hyphenate(a) for a in (sys.argv[1:] if argv is None else argv)]))
-        for k in ('pdb', 'xtra'): args.pop(k, None)
-        user_errors(func)(**args)
+        p = command_parser(func.__name__.replace('_', '-'), (func.__doc__ or '').strip())
+        docs = docments(func)
+        for n, prm in inspect.signature(func).parameters.items():
+            f, ann = known.get(n), str(prm.annotation)
+            kind = 'bool' if ann == 'bool' else ann if ann in ('int', 'float') else 'str'
+            add_flag(p, n, kind, prm.default, docs[n] or (f.metadata['help'] if f else n))
+        func(**vars(p.parse_args(sys.argv[1:] if argv is None else argv)))   # (a console script exits with what its function returns: nothing)
     return _main
 
 def check_positive(**kwargs):
@@ -72,6 +86,42 @@ def in_process(main, *args, env:dict|None=None, **kwargs) -> subprocess.Complete
             except SystemExit as e: code = e.code if isinstance(e.code, int) else 1
     finally: os.environ.clear(); os.environ.update(saved)
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+# %% ../nbs/00_core.ipynb #32f426dd
+def setting(default, help:str, kind:str|None=None):
+    "A documented dataclass field: its `default`, the `help` text of its flag, and its `kind` (`str`, `int`, `float`, `bool`, `ints`, `names`, `options`)."
+    if isinstance(default, (list, dict, set)): return field(default_factory=lambda: type(default)(default), metadata=dict(help=help, kind=kind or type(default).__name__))
+    return field(default=default, metadata=dict(help=help, kind=kind or type(default).__name__))
+
+# %% ../nbs/00_core.ipynb #4e4c3ad0
+def markdown_table(header, rows, align:str|None=None) -> str:
+    "A markdown table of `rows` (lists of cells, already formatted) under `header`; `align`: one `l` or `r` per column (default: first left, the rest right)."
+    align = align or 'l' + 'r' * (len(header) - 1)
+    if len(align) != len(header): raise ValueError(f"{len(header)} columns, {len(align)} alignments")
+    lines = ['| ' + ' | '.join(map(str, header)) + ' |', '|' + '|'.join('---' if a == 'l' else '---:' for a in align) + '|']
+    return '\n'.join(lines + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
+
+# %% ../nbs/00_core.ipynb #ab699435
+class Heartbeat:
+    "Call it as a step's `log`: each line goes to `step_log`; while used as a context manager, `beat_log` (if any) gets a line whenever `every` seconds pass without one."
+    def __init__(self, step_log, beat_log=None, every:float=10., what:str='still working'):
+        self.step_log, self.beat_log, self.every, self.what, self.last_line = step_log, beat_log, every, what, ''
+    def __call__(self, line:str):
+        self.last, self.last_line = time.monotonic(), line
+        if self.step_log: self.step_log(line)
+    def _beat(self):
+        while not self.stop.wait(min(1., self.every / 4)):
+            if time.monotonic() - self.last >= self.every:
+                self.last = time.monotonic()
+                after = f"; its last line: {textwrap.shorten(self.last_line, 60, placeholder=' ...')}" if self.last_line else ''
+                self.beat_log(f"{self.what}, {self.last - self.t0:.0f}s in{after}")
+    def __enter__(self):
+        self.t0 = self.last = time.monotonic(); self.stop = threading.Event()
+        if self.beat_log: self.thread = threading.Thread(target=self._beat, daemon=True); self.thread.start()
+        return self
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.beat_log: self.thread.join()
 
 # %% ../nbs/00_core.ipynb #6c1de596
 def seed_everything(seed:int):

@@ -6,13 +6,14 @@ Docs: https://goe-developers.github.io/goe/folder.html.md"""
 
 # %% ../nbs/05a_folder.ipynb #2d35d667
 from __future__ import annotations
-import os, math
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable        # FolderTask's __init__ reads Task's field annotations in this module
 import numpy as np, pandas as pd, torch
 from .core import *
-from .task import Task, GroupedImages, AUGMENTS, register_task, data_info, is_generated, mark_generated
+from .task import Task, register_task
+from .data import GroupedImages, AUGMENTS, data_info, is_generated, mark_generated, read_images
 
 # %% auto #0
 __all__ = ['TABLES', 'IMAGE_SUFFIXES', 'GREY_MODES', 'COLOUR_MODES', 'FOLDER_HELP', 'make_image_folder', 'read_table',
@@ -153,8 +154,7 @@ FOLDER_HELP = dict(size="image side after the square centre crop: a multiple of 
                    n_conv="conv blocks of the network; the tree has 2**n_conv leaves, and the default gives each group its own",
                    group_leaf="the Oracle's leaf of each group, comma-separated in the order of the groups; empty: spread over the leaves",
                    test_frac="share of the images (of the sources, with a source column) in test when the table has no split column",
-                   split_seed="seed of that split", augment="training augmentations, comma-separated: flip, shift, noise, cutout; empty: none",
-                   latent_refine="how the Latent router fits its leaves: teacher (best), within_class (fast) or none")
+                   split_seed="seed of that split", augment="training augmentations, comma-separated: flip, shift, noise, cutout; empty: none")
 
 def tree_convs(n_groups:int) -> int:
     "Conv blocks (at least 2) for a tree with a leaf for each of `n_groups` groups."
@@ -168,7 +168,7 @@ def _augments(spec) -> tuple:
 
 @dataclass
 class FolderTask(Task):
-    "A `Task` read from a folder: setting its options re-derives the Oracle's `group_leaf`, the augmentations and the Latent router's fit."
+    "A `Task` read from a folder: setting its options re-derives the Oracle's `group_leaf` and the augmentations."
     def __post_init__(self):
         o, G, leaves = self.options, len(self.group_names), 2 ** self.n_conv
         if self.n_conv < 2: raise GoeError(f"--n_conv must be at least 2, got {self.n_conv}")
@@ -182,22 +182,13 @@ class FolderTask(Task):
                 raise GoeError(f"--group_leaf needs a leaf in 0..{leaves - 1} for each of the {G} groups ({', '.join(self.group_names)}), got {spec}")
             self.group_leaf = gl
         self.train_augment = _augments(o.get('augment', ''))
-        r = o.get('latent_refine', 'teacher')
-        if r not in ('teacher', 'within_class', 'none'): raise GoeError(f"--latent_refine must be teacher, within_class or none, got {r!r}")
-        self.latent_fit = dict(self.latent_fit, refine=None if r == 'none' else r)
 
 # %% ../nbs/05a_folder.ipynb #b514041e
-def _read_image(path, size:int, grey:bool) -> np.ndarray:
-    from goe.celeba import _load_image
-    try: return _load_image(path, size, grey)
-    except Exception as e: raise GoeError(f"cannot read image {path} ({type(e).__name__}: {str(e)[:80]}): replace it, or remove its row") from None
-
 def folder_data(folder, size:int=32, test_frac:float=0.2, split_seed:int=0, augment:str='', **_) -> tuple:
     "Train and test `GroupedImages` of the images in `folder` at `size` x `size`, and their `data_info`."
-    from concurrent.futures import ThreadPoolExecutor
     s, te, how = check_folder(folder, test_frac, split_seed)
     df, grey, folder = s['table'], s['in_ch'] == 1, Path(folder).resolve()
-    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as ex: x = torch.as_tensor(np.stack(list(ex.map(lambda f: _read_image(folder/f, size, grey), df.file))))
+    x = torch.as_tensor(read_images([folder/f for f in df.file], size, grey))
     x = x[:, None] if grey else x.permute(0, 3, 1, 2)
     g, y = (np.array(df[c].map({n: i for i, n in enumerate(s[k])}), dtype=np.int64) for c, k in (('group', 'groups'), ('label', 'classes')))
     tr, tst = GroupedImages(x[~te], g[~te], y[~te], augment=_augments(augment)), GroupedImages(x[te], g[te], y[te])
@@ -211,7 +202,7 @@ def folder_task(data) -> FolderTask:
     "The task of the images in folder `data` (what `get_task('folder', data)` returns)."
     if data is None: raise GoeError("task folder reads your own images: pass --data FOLDER (with a labels.csv of file,label,group, or <label>/ folders and a groups.csv)")
     s = scan_folder(data); n_conv = tree_convs(len(s['groups'])); k = 2 ** n_conv
-    opts = dict(size=max(min(s['side'], 32) // k * k, k * math.ceil(8 / k)), n_conv=n_conv, group_leaf='', test_frac=0.2, split_seed=0, augment='', latent_refine='teacher')
+    opts = dict(size=max(min(s['side'], 32) // k * k, k * math.ceil(8 / k)), n_conv=n_conv, group_leaf='', test_frac=0.2, split_seed=0, augment='')
     return FolderTask('folder', f'Your images ({Path(data).name})', folder_data, s['groups'], '', n_classes=len(s['classes']), in_ch=s['in_ch'],
                       size=opts['size'], n_conv=n_conv, widths=(2, 4, 8, 16), check=check_folder, options=opts,
                       option_help=dict(FOLDER_HELP, group_leaf=FOLDER_HELP['group_leaf'].replace('groups', f"groups ({', '.join(s['groups'])})")))

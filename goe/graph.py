@@ -10,13 +10,12 @@ import itertools, math, copy, contextlib
 import numpy as np, torch
 from torch import nn
 import torch.nn.functional as F
-from torch.nn.modules.utils import _pair
 from fastcore.basics import patch
 from .core import GoeError, count_flops, count_params
 from .router import Router, FixedRouter, tree_paths
 
 # %% auto #0
-__all__ = ['ExpertLayer', 'GraphOfExperts', 'loop_forward', 'tree_of_experts', 'ref_sqb', 'FastMaxPool2d', 'Routed']
+__all__ = ['ExpertLayer', 'expert_slots', 'GraphOfExperts', 'loop_forward', 'tree_of_experts', 'ref_sqb', 'Routed']
 
 # %% ../nbs/03_graph.ipynb #bf2604a3
 def _conv(m, x, G, w, b=None):
@@ -110,7 +109,7 @@ def _load_from_state_dict(self:ExpertLayer, sd, prefix, *args):
     nn.Module._load_from_state_dict(self, sd, prefix, *args)
 
 # %% ../nbs/03_graph.ipynb #f784f6e7
-def _slots(ids:np.ndarray, n:int):
+def expert_slots(ids:np.ndarray, n:int):
     "Grouped slots of a layer whose samples go to experts `ids` (of `n`): per sample its block and its row; the experts with samples; the capacity."
     cnt = np.bincount(ids, minlength=n)
     row = np.empty_like(ids); row[ids.argsort(kind='stable')] = np.arange(len(ids)) - np.repeat(cnt.cumsum() - cnt, cnt)
@@ -188,7 +187,7 @@ def _forward_grouped(self:GraphOfExperts, x, pn):
     "Grouped schedule: per layer, gather the rows into `[capacity, G*C, ...]` slots (padding copies row 0) and run the layer once."
     plan, host, pos, n = [], [], np.arange(len(x)), len(x)        # pos[i]: the row of sample i among the n rows of the layer's input
     for layer, ids in zip(self.layers, pn.T):                     # the whole schedule on the host first ...
-        col, row, used, cap = _slots(ids, len(layer)); G = len(used)
+        col, row, used, cap = expert_slots(ids, len(layer)); G = len(used)
         idx = np.zeros(cap * G, np.int64); idx[row * G + col] = pos
         gather, some = len(idx) != n or bool((idx != np.arange(n)).any()), G < len(layer)
         host += [idx] * gather + [used] * some; plan.append((gather, some, cap, G))
@@ -240,24 +239,6 @@ def tree_of_experts(stages, branching:int=2) -> GraphOfExperts:
 def ref_sqb(stages) -> GraphOfExperts:
     "The dense baseline (Ref SqB): one path's modules stacked; every parameter is used for every input."
     return tree_of_experts(stages, branching=1)
-
-# %% ../nbs/03_graph.ipynb #50de873b
-class FastMaxPool2d(nn.MaxPool2d):
-    "`nn.MaxPool2d`; at inference on CPU a 2x2/stride-2 pool is two element-wise maxima, over row pairs then column pairs (same values, no arg-max bookkeeping)."
-    min_numel = 1 << 15          # below this many input values, one kernel call beats the two maxima's extra calls
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.two_by_two = (_pair(self.kernel_size) == (2, 2) and _pair(self.stride or self.kernel_size) == (2, 2) and _pair(self.padding) == (0, 0)
-                           and _pair(self.dilation) == (1, 1) and not self.ceil_mode and not self.return_indices)
-
-    def forward(self, x):
-        if (not self.two_by_two or x.device.type != 'cpu' or x.ndim != 4 or x.numel() < self.min_numel
-                or (torch.is_grad_enabled() and x.requires_grad)): return super().forward(x)
-        H, W = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
-        x = x[..., :H, :W]
-        rows = x.reshape(*x.shape[:-2], H // 2, 2 * W)                      # row pairs side by side: a view when x is contiguous
-        rows = torch.maximum(rows[..., :W], rows[..., W:])                  # first over row pairs (contiguous reads) ...
-        return torch.maximum(rows[..., 0::2], rows[..., 1::2])              # ... then over column pairs, on half the data
 
 # %% ../nbs/03_graph.ipynb #2fff78d9
 @patch

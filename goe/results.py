@@ -1,4 +1,4 @@
-"""Test accuracy against per-sample inference FLOPs and against parameters, for every model of an experiment: the figure, the numbers behind each point, the gap to the dense baseline at equal cost, and the `goe-results` command.
+"""Test accuracy against per-sample inference FLOPs and against parameters, for every model of an experiment: the figure, the numbers behind each point, the gap to the dense baseline at equal cost, what the label-free routers reach and what their fit chose, and the `goe-results` command.
 
 Docs: https://goe-developers.github.io/goe/results.html.md"""
 
@@ -11,11 +11,13 @@ import numpy as np, pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, EngFormatter, NullFormatter, NullLocator
 from .core import *
-from .records import load_records, summarize, model_label, model_style, model_order, data_line
+from .config import RunConfig
+from .records import load_records, read_record, summarize, model_label, model_style, model_order, data_line
+from .router import router_kinds, dense_kind
 
 # %% auto #0
 __all__ = ['goe_results_cli', 'plot_accuracy_vs_flops', 'results_table', 'table_markdown', 'gap_table', 'gap_markdown',
-           'goe_results']
+           'label_free_summary', 'label_free_markdown', 'fit_summary', 'fit_markdown', 'goe_results']
 
 # %% ../nbs/07_results.ipynb #6c4e6e7f
 def _runs_text(runs) -> str:
@@ -58,27 +60,26 @@ def results_table(df:pd.DataFrame) -> pd.DataFrame:
     s.insert(1, 'label', s.model.map(model_label))
     return s.reset_index(drop=True)
 
+def _fmt(v, f:str) -> str: return format(v, f) if np.isfinite(v) else '-'
+
 def table_markdown(t:pd.DataFrame) -> str:
     "`results_table` as a markdown table."
-    lines = ['| model | width | runs | test accuracy (mean) | std | routed to its group\'s leaf | FLOPs/sample | of which router | params |',
-             '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
-    for r in t.itertuples():
-        std = f'{r.acc_std:.4f}' if np.isfinite(r.acc_std) else '-'
-        ra = f'{r.routing_accuracy:.1%}' if np.isfinite(r.routing_accuracy) else '-'
-        lines.append(f'| {r.label} | {r.width} | {r.runs} | {r.acc_mean:.4f} | {std} | {ra} | {r.flops:,.0f} | {r.router_flops:,.0f} | {r.params:,.0f} |')
-    return '\n'.join(lines)
+    return markdown_table(['model', 'width', 'runs', 'test accuracy (mean)', 'std', "routed to its group's leaf", 'FLOPs/sample', 'of which router', 'params'],
+                          [[r.label, r.width, r.runs, f'{r.acc_mean:.4f}', _fmt(r.acc_std, '.4f'), _fmt(r.routing_accuracy, '.1%'),
+                            f'{r.flops:,.0f}', f'{r.router_flops:,.0f}', f'{r.params:,.0f}'] for r in t.itertuples()])
 
 # %% ../nbs/07_results.ipynb #02e825b2
 def gap_table(df:pd.DataFrame) -> pd.DataFrame:
     "Per width: Ref SqB, each trained GoE, and GoE - Ref at the GoE's own inference FLOPs (router included), in points."
-    s = summarize(df).set_index(['model', 'width'])
-    if 'ref_sqb' not in s.index.get_level_values(0): raise GoeError("the experiment has no Ref SqB records: train it too (--routers fixed,...)")
-    ref = s.loc['ref_sqb'].sort_values('flops')
+    s, kind = summarize(df).set_index(['model', 'width']), dense_kind()
+    dense = kind.key
+    if dense not in s.index.get_level_values(0): raise GoeError(f"the experiment has no {kind.label} records: train it too (--routers {kind.name},...)")
+    ref = s.loc[dense].sort_values('flops')
     lf, ra = np.log(ref.flops.to_numpy()), ref.acc_mean.to_numpy()
-    goes = [m for m in sorted(set(s.index.get_level_values(0)), key=model_order) if m != 'ref_sqb' and not m.endswith('_random')]
+    goes = [m for m in sorted(set(s.index.get_level_values(0)), key=model_order) if m != dense and not m.endswith('_random')]
     rows = []
     for w in ref.index:
-        row = dict(width=w, ref_sqb=ref.acc_mean[w])
+        row = {'width': w, dense: ref.acc_mean[w]}
         for m in goes:
             if (m, w) not in s.index: continue
             f, a = s.flops[(m, w)], s.acc_mean[(m, w)]
@@ -88,17 +89,56 @@ def gap_table(df:pd.DataFrame) -> pd.DataFrame:
 
 def gap_markdown(g:pd.DataFrame) -> str:
     "`gap_table` as a markdown table."
-    ms = [c for c in g.columns if c.startswith('goe_') and not c.endswith(('_gap', '_clipped'))]
-    lines = ['| width | Ref SqB | ' + ' | '.join(f'{model_label(m)} | {model_label(m)} - Ref (points)' for m in ms) + ' |', '|---:|---:|' + '---:|---:|' * len(ms)]
-    for r in g.to_dict('records'):
-        cells = [f"{r[m]:.4f} | {r[m + '_gap']:+.2f}{'*' if r[m + '_clipped'] else ''}" if np.isfinite(r.get(m, np.nan)) else '- | -' for m in ms]
-        lines.append(f"| {r['width']} | {r['ref_sqb']:.4f} | " + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
+    dense = dense_kind().key
+    ms = [c for c in g.columns if c not in ('width', dense) and not c.endswith(('_gap', '_clipped'))]
+    head = ['width', model_label(dense)] + [h for m in ms for h in (model_label(m), f'{model_label(m)} - Ref (points)')]
+    rows = [[r['width'], f"{r[dense]:.4f}"] + [c for m in ms for c in ((f"{r[m]:.4f}", f"{r[m + '_gap']:+.2f}{'*' if r[m + '_clipped'] else ''}")
+                                                                      if np.isfinite(r.get(m, np.nan)) else ('-', '-'))] for r in g.to_dict('records')]
+    return markdown_table(head, rows, 'r' * len(head))
+
+# %% ../nbs/07_results.ipynb #232d6b59
+def label_free_summary(df:pd.DataFrame, ref:str|None=None) -> pd.DataFrame:
+    "Per label-free GoE (a router kind that starts from the Latent fit) and width: accuracy, its difference to `ref` in points (default `ref`: the GoE routed by the group metadata), routing accuracy, router FLOPs over path FLOPs."
+    kinds = router_kinds().values()
+    ref = ref or next(k.key for k in kinds if not k.dense and not k.from_fit)
+    s, rows = summarize(df).set_index(['model', 'width']), []
+    for k in kinds:
+        if not k.from_fit or k.key not in s.index.get_level_values(0): continue
+        for w, r in s.loc[k.key].iterrows():
+            rows.append(dict(model=k.key, label=k.label, width=w, runs=int(r.runs), acc_mean=r.acc_mean, routing_accuracy=r.routing_accuracy,
+                             vs_ref=100 * (r.acc_mean - s.acc_mean[(ref, w)]) if (ref, w) in s.index else np.nan,
+                             router_share=r.router_flops / (r.flops - r.router_flops)))
+    out = pd.DataFrame(rows, columns=['model', 'label', 'width', 'runs', 'acc_mean', 'vs_ref', 'routing_accuracy', 'router_share'])
+    out.attrs['ref'] = ref
+    return out
+
+def label_free_markdown(t:pd.DataFrame) -> str:
+    "`label_free_summary` as a markdown table."
+    return markdown_table(['model', 'width', 'runs', 'test accuracy', f"vs {model_label(t.attrs['ref'])} (points)", "routed to its group's leaf", 'router FLOPs / path FLOPs'],
+                          [[r.label, r.width, r.runs, f'{r.acc_mean:.4f}', _fmt(r.vs_ref, '+.2f'), _fmt(r.routing_accuracy, '.1%'), f'{r.router_share:.0%}']
+                           for r in t.itertuples()])
+
+# %% ../nbs/07_results.ipynb #b8678c55
+def fit_summary(exp_dir) -> pd.DataFrame:
+    "One row per run of the experiment in `exp_dir`: what its Latent fit chose (`router_fit.report` of its records), its fit images and time."
+    rows = {}
+    for p in sorted(Path(exp_dir).glob('run_*/*.json')):
+        r = read_record(p) or {}; fit = r.get('router_fit') or {}
+        if 'report' in fit: rows.setdefault(r['run'], dict(run=r['run'], **fit['report'], fit_images=fit.get('fit_images'), seconds=fit.get('seconds')))
+    return pd.DataFrame([rows[k] for k in sorted(rows)])   # columns: run, the report's fields, fit_images, seconds
+
+def fit_markdown(t:pd.DataFrame) -> str:
+    "`fit_summary` as a markdown table."
+    def rounds(rs): return f"{len(rs)}: {rs[-1]['changed']:.1%} changed, {rs[-1]['kept']:.0%} kept in the last" if rs else '0'
+    return markdown_table(['run', 'fits', 'starts kept', 'fits that must agree', "each share's agreement", 'fit images learned', 'self-labelling rounds', 'fit time'],
+                          [[r.run, r.fits, ' / '.join(f'`{s}`' for s in r.starts), f'{r.agree:.0%}' if r.fits > 1 else '-',
+                            ', '.join(f'{float(k):.0%}: {v:.3f}' for k, v in r.agreement.items()) or '-', f'{r.learned:.1%}', rounds(r.rounds), f'{r.seconds:,.0f}s']
+                           for r in t.itertuples()], 'rrlrlrlr')
 
 # %% ../nbs/07_results.ipynb #62c5ea54
 def goe_results(
-    experiment_name:str='demo',  # the experiment: records in <out_dir>/<experiment_name>/run_<i>/
-    out_dir:str='experiments',   # where experiments are written (the training command's --out_dir)
+    experiment_name:str=RunConfig.experiment_name,
+    out_dir:str=RunConfig.out_dir,
     task:str=None,               # the task whose records to read (needed only when the folder holds several)
     imgs_dir:str='imgs',         # the figure goes to <imgs_dir>/<task>_<experiment_name>.png ...
     figure:str=None,             # ... or to this file
@@ -106,7 +146,7 @@ def goe_results(
 ):
     "Plot test accuracy against per-sample inference FLOPs and parameters for an experiment, and write the numbers behind each point."
     from goe.task import get_task
-    exp_dir = Path(out_dir)/experiment_name
+    exp_dir = RunConfig(experiment_name=experiment_name, out_dir=out_dir).exp_dir
     df = load_records(exp_dir, task)
     task = df.task.iloc[0]
     imgs = Path(imgs_dir)
@@ -118,10 +158,10 @@ def goe_results(
     write_atomic(exp_dir/'results.csv', t.to_csv(index=False)); write_atomic(exp_dir/'results.md', table_markdown(t) + '\n')
     print(f"{title}, experiment {experiment_name}: test accuracy (mean ± std over runs) vs per-sample inference FLOPs\n{data_line(df)}\n")
     print(table_markdown(t))
-    if 'ref_sqb' in set(df.model) and len(set(df.model)) > 1:
+    if dense_kind().key in set(df.model) and len(set(df.model)) > 1:
         gaps = gap_markdown(gap_table(df)); write_atomic(exp_dir/'gaps.md', gaps + '\n')
         print(f"\nGoE - Ref SqB at equal inference FLOPs (router included):\n\n{gaps}")
     print(f"\nfigure: {png}\ntables: {exp_dir/'results.md'}")
     return t
 
-goe_results_cli = cli(goe_results)
+goe_results_cli = cli(goe_results, shared=RunConfig)

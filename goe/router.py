@@ -8,11 +8,14 @@ Docs: https://goe-developers.github.io/goe/router.html.md"""
 from __future__ import annotations
 import torch
 from torch import nn
+import importlib
 import numpy as np
+from dataclasses import dataclass
 from .core import GoeError, count_flops
 
 # %% auto #0
-__all__ = ['tree_paths', 'Router', 'OracleRouter', 'FixedRouter', 'RandomRouter', 'routing_stats']
+__all__ = ['KIND_MODULES', 'tree_paths', 'Router', 'RouterKind', 'router_kind', 'router_kinds', 'get_kind', 'dense_kind',
+           'OracleRouter', 'FixedRouter', 'RandomRouter', 'routing_stats']
 
 # %% ../nbs/02_router.ipynb #99103a7c
 def tree_paths(depth:int, branching:int=2) -> torch.Tensor:
@@ -42,11 +45,8 @@ class Router(nn.Module):
 
     @staticmethod
     def of_kind(kind:str) -> type:
-        "The router class registered as `kind`; a kind that lives in a module of its own (`goe.<kind>`) is imported on first use."
-        if kind not in Router.kinds:
-            import importlib
-            try: importlib.import_module(f'goe.{kind}')
-            except ModuleNotFoundError: pass
+        "The router class registered as `kind` (a checkpoint's spec names it)."
+        if kind not in Router.kinds: router_kinds()      # the modules that define kinds register them when imported
         if kind not in Router.kinds: raise GoeError(f"unknown router kind {kind!r}: known kinds are {', '.join(sorted(Router.kinds))}")
         return Router.kinds[kind]
 
@@ -60,6 +60,21 @@ class Router(nn.Module):
 
     def forward(self, x, meta): raise NotImplementedError
 
+    @classmethod
+    def for_task(cls, task, fitted=None, settings=None) -> Router:
+        "A fresh router of this kind for `task` (`settings`: the kind's settings object; `fitted`: the run's fitted router, for a kind that starts from a fit)."
+        raise NotImplementedError(f"{cls.__name__} is not a router kind a run builds")
+
+    @classmethod
+    def legacy_spec(cls, task, cfg:dict) -> dict:
+        "The spec of this kind's router in a goe 0.1 checkpoint of `task` (its config `cfg`): by default, the router `for_task` builds."
+        return cls.for_task(task).spec()
+
+    @classmethod
+    def train_callbacks(cls, settings=None) -> list:
+        "The fastai callbacks a model of this kind trains with (none: the router is fixed while the experts train)."
+        return []
+
     def flops(self, x, meta) -> int:
         "Per-sample inference FLOPs of routing, measured on the first sample of the batch."
         return count_flops(self, x[:1], None if meta is None else meta[:1])
@@ -68,10 +83,55 @@ class Router(nn.Module):
         "Every path this router can emit (`[n, n_layers]`), when it is known in advance."
         return None
 
+# %% ../nbs/02_router.ipynb #1056f7d6
+@dataclass(frozen=True)
+class RouterKind:
+    "Everything goe knows about a kind of router, in one place."
+    name: str                      # what a user types (`--routers latent`); records' `router` field
+    label: str                     # its name in tables and figures
+    color: str                     # its colour in figures ...
+    marker: str                    # ... and its marker
+    key: str                       # its model key in tables (`goe_<name>`; the dense one: `ref_sqb`)
+    order: int                     # its place in the catalogue
+    dense: bool = False            # one path, no tree: the dense baseline's graph
+    from_fit: str|None = None      # the kind whose label-free fit of the run it starts from (itself, for the kind that fits)
+    random_routing: bool = True    # a trained model can also be evaluated with random routing
+    settings: type|None = None     # its settings: a dataclass of documented fields
+    cls: type|None = None          # the `Router` subclass
+
+_KINDS = {}
+KIND_MODULES = ('goe.router', 'goe.latent', 'goe.learned')   # the modules that define router kinds
+
+def router_kind(name:str, label:str, color:str, marker:str, order:int, key:str|None=None, **flags):
+    "Class decorator: register a `Router` subclass as router kind `name` (`flags`: the other fields of `RouterKind`; `from_fit=True`: the kind fits itself)."
+    def register(cls):
+        cls.kind = name; Router.kinds[name] = cls
+        if flags.get('from_fit') is True: flags['from_fit'] = name
+        _KINDS[name] = RouterKind(name, label, color, marker, key or f'goe_{name}', order, cls=cls, **flags)
+        return cls
+    return register
+
+def router_kinds() -> dict:
+    "Every router kind, in catalogue order: `{name: RouterKind}`."
+    for m in KIND_MODULES: importlib.import_module(m)
+    return dict(sorted(_KINDS.items(), key=lambda kv: kv[1].order))
+
+def get_kind(name:str) -> RouterKind:
+    "The router kind called `name`; a one-line error names the known ones."
+    kinds = router_kinds()
+    if name not in kinds: raise GoeError(f"unknown router {name!r}: choose from {', '.join(kinds)}")
+    return kinds[name]
+
+def dense_kind() -> RouterKind:
+    "The kind of the dense baseline (Ref SqB): the one whose graph is one path; GoEs start from it and are compared with it."
+    return next(k for k in router_kinds().values() if k.dense)
+
 # %% ../nbs/02_router.ipynb #8b7d2f4e
+@router_kind('oracle', label='GoE Oracle', color='tab:blue', marker='o', order=1)
 class OracleRouter(Router):
     "Route by metadata: group `g` takes path `table[g]` (`table`: `[n_groups, n_layers]`)."
-    kind = 'oracle'
+    @classmethod
+    def for_task(cls, task, fitted=None, settings=None): return cls(task.oracle_table())
     def __init__(self, table):
         table = torch.as_tensor(table, dtype=torch.long)
         if table.ndim != 2: raise GoeError(f"an Oracle table is [n_groups, n_layers], got shape {tuple(table.shape)}")
@@ -99,9 +159,11 @@ class OracleRouter(Router):
     def spec(self): return dict(kind=self.kind, table=self.table.tolist())
 
 # %% ../nbs/02_router.ipynb #327f2304
+@router_kind('fixed', label='Ref SqB', color='tab:orange', marker='D', order=0, key='ref_sqb', dense=True, random_routing=False)
 class FixedRouter(Router):
-    "Every sample takes the same `path` (a list of expert ids, one per layer)."
-    kind = 'fixed'
+    "Every sample takes the same `path` (a list of expert ids, one per layer): the dense baseline's router."
+    @classmethod
+    def for_task(cls, task, fitted=None, settings=None): return cls([0] * task.depth)
     def __init__(self, path):
         path = torch.as_tensor(path, dtype=torch.long).view(-1)
         super().__init__(len(path))

@@ -6,63 +6,62 @@ Docs: https://goe-developers.github.io/goe/run.html.md"""
 
 # %% ../nbs/03e_run.ipynb #71c924bc
 from __future__ import annotations
-import time
+import time, contextlib, dataclasses
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import *
-from .task import get_task, load_data, build_model, model_spec, Task, apply_augment
-from .latent import LatentRouter, ROUTER_ARGS
-from .learned import LearnedRouting, LEARNED_FIT
+from .data import load_data, apply_augment
+from .task import Task, get_task
+from .models import build_model, model_spec
+from .latent import LatentRouter, LatentSettings
 from .vqvae import train_vqvae
-from .router import Router, routing_stats
-from .config import RunConfig, validate, config_dict
+from .router import Router, routing_stats, router_kinds, get_kind, dense_kind
+from .config import RunConfig, validate, config_dict, kind_settings
 from .records import *
-from .records import _same, _check_same
-from .train import make_dls, fit, evaluate, random_routing, TrainingDiverged, rank0_first
+from .train import make_dls, fit, evaluate, random_routing, TrainingDiverged, rank0_first, EpochLog
+from .track import Tracker, open_tracker
 from fastai.torch_core import rank_distrib, distrib_barrier
 
 # %% auto #0
-__all__ = ['FROM_LATENT_FIT', 'load_fitted_router', 'fit_latent_router', 'train_unit', 'run']
+__all__ = ['load_fitted_router', 'fit_latent_router', 'train_unit', 'run']
 
 # %% ../nbs/03e_run.ipynb #daa62e3d
-def _router_settings(task:Task, vq_epochs:int) -> dict:
-    return dict(vq=dict(task.latent_vq), fit=dict(task.latent_fit), vq_epochs=vq_epochs)
-
-def load_fitted_router(task:Task, run_dir, vq_epochs:int) -> tuple|None:
-    "The run's fitted Latent router and its fit report, or `None` when there is none yet; refused if fitted with other settings."
+def load_fitted_router(run_dir, settings:LatentSettings) -> tuple|None:
+    "The run's fitted Latent router and its fit report, or `None` when there is none yet; refused if fitted with other `settings`."
     path = Path(run_dir)/'latent_router.pt'
     if not path.exists(): return None
     ck = load_checkpoint(path)
-    was, asked = ck['config'].get('settings', {}), _router_settings(task, vq_epochs)
-    diffs = [f"{k}={was.get(k)!r} (asked: {v!r})" for k, v in asked.items() if not _same(was.get(k), v)]
+    was, asked = ck['config'].get('settings', {}), dataclasses.asdict(settings)
+    diffs = [f"{k}={was.get(k)!r} (asked: {v!r})" for k, v in asked.items() if not same(was.get(k), v)]
     if diffs: raise GoeError(f"{path} was fitted with other Latent router settings ({'; '.join(diffs)}): use another --experiment_name, or delete the run's folder to refit")
     router = LatentRouter.from_spec(ck['config']['router']); router.load_state_dict(ck['state_dict'])
     return router, ck['config']['fit']
 
-def fit_latent_router(task:Task, train_ds, test_ds, run_dir, seed:int, vq_epochs:int=5, device=None, log=print) -> tuple:
-    "The run's Latent router and its fit report: loaded from `latent_router.pt`, or trained (VQ-VAE) and fitted on the training images."
-    found = load_fitted_router(task, run_dir, vq_epochs)
+def _routed(router, x, bs:int=4096):
+    with torch.no_grad(): return torch.cat([router(x[i:i + bs], None) for i in range(0, len(x), bs)])
+
+def fit_latent_router(task:Task, train_ds, test_ds, run_dir, seed:int, settings:LatentSettings|None=None, device=None, log=print) -> tuple:
+    "The run's Latent router and its fit report: loaded from `latent_router.pt`, or trained (VQ-VAE) and fitted on the training images (`settings`: default the task's)."
+    s = settings or task.router_settings(LatentRouter.kind)
+    found = load_fitted_router(run_dir, s)
     if found: return found[0].to(get_device(device)), found[1]
-    seed_everything(seed); t0 = time.perf_counter()
-    if log: log(f"{Path(run_dir).name}  Latent router: training its VQ-VAE ({vq_epochs} epoch{'s' if vq_epochs != 1 else ''}), then fitting its leaves")
-    vq = {k: v for k, v in task.latent_vq.items() if k not in ('in_ch', 'size')}
-    learn = train_vqvae(train_ds, test_ds, epochs=vq_epochs, device=get_device(device), **vq)
-    fitc = task.latent_fit
-    router = LatentRouter(learn.model.cpu().eval(), task.depth, task.branching, **{k: fitc[k] for k in ROUTER_ARGS if k in fitc})
+    seed_everything(seed); t0 = time.perf_counter(); name = Path(run_dir).name
+    if log: log(f"{name}  Latent router: training its VQ-VAE ({s.vq_epochs} epoch{'s' if s.vq_epochs != 1 else ''}), then fitting its leaves")
+    vq = {k: v for k, v in s.vq(task.in_ch, task.size).items() if k not in ('in_ch', 'size')}     # (the VQ-VAE reads those from the data)
+    learn = train_vqvae(train_ds, test_ds, epochs=s.vq_epochs, device=get_device(device), cbs=[EpochLog(f'{name}  Latent router: VQ-VAE ', log, skip_valid=False)], **vq)
+    router = LatentRouter.for_task(task, settings=s, vqvae=learn.model.cpu().eval())
     x, g, y = train_ds.tensors()                   # (the groups only score the fit below: the fit itself never sees them)
-    sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:fitc.get('fit_images') or len(x)].sort().values
-    views = [v for v in task.group_views if v in fitc.get('head_views', ())]       # the task's group-keeping views the head may see
+    sub = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:s.fit_images or len(x)].sort().values
+    views = [v for v in task.group_views if v in s.head_views]       # the task's group-keeping views the head may see
     steps = []                                     # the fit's own lines (its passes, the start it kept): shown and kept in the report
-    def step(s): steps.append(s); log and log(f"{Path(run_dir).name}  fit: {s}")
-    router.fit(x[sub], y[sub], seed=seed, augment=(lambda b: apply_augment(b, views)) if views else None, log=step,
-               **{k: v for k, v in fitc.items() if k not in (*ROUTER_ARGS, 'fit_images', 'head_views')})
-    xt, gt, _ = test_ds.tensors()
-    with torch.no_grad(): p_tr, p_te = (torch.cat([router(a[i:i + 4096], None) for i in range(0, len(a), 4096)]) for a in (x, xt))
+    def step(line): steps.append(line); log and log(f"{name}  fit: {line}")
+    with Heartbeat(step, log and (lambda line: log(f"{name}  {line}")), what='fit: still working') as hb:   # a line at least every 10 s
+        router.fit(x[sub], y[sub], s, seed=seed, augment=(lambda b: apply_augment(b, views)) if views else None, log=hb)
     n_exp = tuple(task.branching ** l for l in range(task.depth))
-    fit_info = dict(seconds=round(time.perf_counter() - t0, 3), fit_images=len(sub), vq_epochs=vq_epochs,
-                    train=routing_stats(p_tr, n_exp, g), test=routing_stats(p_te, n_exp, gt), steps=steps)
-    save_checkpoint(Path(run_dir)/'latent_router.pt', router, dict(settings=_router_settings(task, vq_epochs), router=router.spec(), fit=fit_info))
-    if log: log(f"{Path(run_dir).name}  Latent router fitted in {fit_info['seconds']:.0f}s: {fit_info['test']['routing_accuracy']:.1%} of the test images reach their group's leaf")
+    fit_info = dict(seconds=round(time.perf_counter() - t0, 3), fit_images=len(sub), vq_epochs=s.vq_epochs, report=router.fit_report,
+                    train=routing_stats(_routed(router, x), n_exp, g), test=routing_stats(_routed(router, test_ds.tensors()[0]), n_exp, test_ds.group), steps=steps)
+    save_checkpoint(Path(run_dir)/'latent_router.pt', router, dict(settings=dataclasses.asdict(s), router=router.spec(), fit=fit_info))
+    if log: log(f"{name}  Latent router fitted in {fit_info['seconds']:.0f}s: {fit_info['test']['routing_accuracy']:.1%} of the test images reach their group's leaf")
     return router.to(get_device(device)), fit_info
 
 # %% ../nbs/03e_run.ipynb #ac068401
@@ -72,71 +71,62 @@ def _flop_probe(test_ds, n_groups:int, dev):
     x, g, _ = test_ds.get_batch(idx, augment=False)
     return x.to(dev), g.to(dev)
 
-def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tuple, fitted=None, log=print) -> dict:
-    "Train router kind `router` at `width` for run `run` of `cfg` (`fitted`: `(router, fit report)` for a fitted router); write and return its record."
+def train_unit(task:Task, cfg:RunConfig, run:int, width:int, router:str, data:tuple, fitted=None, log=print, tracker:Tracker|None=None) -> dict:
+    "Train router kind `router` at `width` for run `run` of resolved `cfg` (`fitted`: `(router, fit report)` of the run's fit; `tracker`: where its training also goes); write and return its record."
     train_ds, test_ds, info = data
-    rd, seed, dev = run_dir(Path(cfg.out_dir)/cfg.experiment_name, run), cfg.seed + run, get_device(cfg.device)
-    label, n_groups = ROUTERS[router]['label'], len(task.group_names)
-    prefix = f"run {run}  width {width}  {label}  "
+    kind, settings = get_kind(router), kind_settings(cfg, router)
+    rd, seed, dev, n_groups = run_dir(cfg.exp_dir, run), cfg.seed + run, get_device(cfg.device), len(task.group_names)
+    prefix, tag = f"run {run}  width {width}  {kind.label}  ", f'{router}_w{width}'
+    tcb = [tracker.callback(tag)] if tracker else []
     seed_everything(seed)                          # before the loaders: their shuffling draws from it
     dls = make_dls(train_ds, test_ds, cfg.bs, cfg.num_workers, dev)
-    model = build_model(task, router, width, fitted[0] if fitted else None).to(dev)
-    warm_epochs = int(round(cfg.warm * cfg.num_epochs)) if router != 'fixed' else 0
+    model = build_model(task, router, width, fitted[0] if fitted else None, settings).to(dev)
+    warm_epochs = int(round(cfg.warm * cfg.num_epochs)) if not kind.dense else 0
     t0 = time.perf_counter()
     if warm_epochs:
-        dense = build_model(task, 'fixed', width).to(dev)
-        fit(dense, dls, warm_epochs, cfg.lr, prefix=prefix + '(warm start: Ref SqB) ', log=log)
+        dense = build_model(task, dense_kind().name, width).to(dev)
+        fit(dense, dls, warm_epochs, cfg.lr, cbs=tcb, prefix=prefix + '(warm start: Ref SqB) ', log=log)
         model.graph.warm_start_from(dense.graph)
-    cbs = [LearnedRouting(**LEARNED_FIT)] if router == 'learned' else []        # the learned router trains with its experts
-    learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, cbs=cbs, prefix=prefix, log=log)
-    train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]),
-                 **({'learned': dict(LEARNED_FIT)} if router == 'learned' else {}))      # the learned router's training settings
+    learn = fit(model, dls, cfg.num_epochs - warm_epochs, cfg.lr, cbs=kind.cls.train_callbacks(settings) + tcb, prefix=prefix, log=log)
+    train = dict(seconds=round(time.perf_counter() - t0, 3), epochs=cfg.num_epochs, warm_epochs=warm_epochs, final_loss=float(learn.recorder.losses[-1]))
     if rank_distrib(): distrib_barrier(); return read_record(unit_path(rd, router, width))      # several processes: rank 0 evaluates and writes
     save_checkpoint(unit_path(rd, router, width, '.pt'), model, model_spec(task, model, width, seed=seed))
     t0 = time.perf_counter(); ev = evaluate(model, dls.valid, n_groups)
-    rnd = random_routing(model, dls.valid, n_groups, seed) if cfg.random_routing and router != 'fixed' else None
+    rnd = random_routing(model, dls.valid, n_groups, seed) if cfg.random_routing and kind.random_routing else None
     x1, g1 = _flop_probe(test_ds, n_groups, dev)
     rec = new_record(config=config_dict(cfg), task=task.name, options=task.options, router=router, width=width, run=run, seed=seed, data=info,
-                     train=train, test={k: ev[k] for k in ('accuracy', 'accuracy_per_group', 'n_per_group')}, random_routing=rnd,
-                     flops=model.inference_flops(x1, g1), params=model.param_counts(), routing=ev['routing'],
+                     settings=cfg.settings.get(router), train=train, test={k: ev[k] for k in ('accuracy', 'accuracy_per_group', 'n_per_group')},
+                     random_routing=rnd, flops=model.inference_flops(x1, g1), params=model.param_counts(), routing=ev['routing'],
                      router_fit=fitted[1] if fitted else None, eval_s=round(time.perf_counter() - t0, 3))
     write_json_atomic(unit_path(rd, router, width), rec); distrib_barrier()
+    if tracker: tracker.finish_model(tag, rec, [unit_path(rd, router, width), unit_path(rd, router, width, '.pt')])
     if log: log(f"{prefix}test accuracy {ev['accuracy']:.4f}" + (f" (random routing {rnd['accuracy']:.4f})" if rnd else '')
                 + f"  {rec['flops']['total']:,.0f} FLOPs/sample  ({train['seconds']:.0f}s)")
     return rec
 
 # %% ../nbs/03e_run.ipynb #26e53556
-FROM_LATENT_FIT = ('latent', 'learned')     # routers that start from the run's label-free Latent fit (the learned one trains on from it)
-
 def run(cfg:RunConfig, runs=None, log=print, lease:bool=True) -> pd.DataFrame:
     "Train, evaluate and record every router of `cfg` at every width for `runs` (default all); returns the records as a frame."
-    cfg = validate(cfg)
+    cfg = validate(cfg)                            # (a resolved configuration, as the commands pass it, is taken as it is)
     task = get_task(cfg.task, cfg.data, **cfg.options)
-    exp, data, recs, failed = Path(cfg.out_dir)/cfg.experiment_name, None, [], []
+    data, recs, failed = None, [], []
     for r in (range(cfg.num_runs) if runs is None else runs):
-        rd = run_dir(exp, r)
-        with (Lease(rd) if lease else _nothing()):
+        rd = run_dir(cfg.exp_dir, r)
+        with (Lease(rd) if lease else contextlib.nullcontext()), open_tracker('none' if rank_distrib() else cfg.tracker, config_dict(cfg), r, rd, cfg.tracking_uri) as tr:
             if not rank_distrib(): clean_stale(rd)
             fitted = None
             for w in cfg.widths:
                 for router in cfg.routers:
-                    path = unit_path(rd, router, w); rec = read_record(path)
-                    if rec is not None: _check_same(rec, cfg, path)
-                    if rec is not None and unit_path(rd, router, w, '.pt').exists() and (rec['random_routing'] or not cfg.random_routing or router == 'fixed'):
-                        recs.append(rec); continue
+                    rec, kind = done_record(cfg, rd, router, w), get_kind(router)
+                    if rec is not None: recs.append(rec); continue
                     if data is None: data = rank0_first(load_data, task, cfg.data)
-                    from_fit = router in FROM_LATENT_FIT
-                    if from_fit and fitted is None:
-                        fitted = rank0_first(fit_latent_router, task, data[0], data[1], rd, cfg.seed + r, cfg.vq_epochs, cfg.device, log)
-                    try: recs.append(train_unit(task, cfg, r, w, router, data, fitted if from_fit else None, log))
+                    if kind.from_fit and fitted is None:
+                        fitted = rank0_first(fit_latent_router, task, data[0], data[1], rd, cfg.seed + r, kind_settings(cfg, kind.from_fit), cfg.device, log)
+                    try: recs.append(train_unit(task, cfg, r, w, router, data, fitted if kind.from_fit else None, log, tr))
                     except TrainingDiverged as e:
-                        if not rank_distrib(): write_json_atomic(path, dict(status='failed', reason=str(e), router=router, width=w, run=r))
+                        if not rank_distrib(): write_json_atomic(unit_path(rd, router, w), dict(status='failed', reason=str(e), router=router, width=w, run=r))
                         failed.append(f"run {r} {router} width {w}: {e}")
-                        if log: log(f"run {r}  width {w}  {ROUTERS[router]['label']}  FAILED: {e}")
+                        if log: log(f"run {r}  width {w}  {kind.label}  FAILED: {e}")
     if failed: raise GoeError(f"{len(failed)} model(s) failed and are marked so in their records (first: {failed[0]}); "
                               f"the {len(recs)} others are complete: fix the cause and rerun the same command to retry only the failed ones")
     return records_frame(recs)
-
-class _nothing:
-    def __enter__(self): return self
-    def __exit__(self, *a): pass

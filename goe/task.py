@@ -1,4 +1,4 @@
-"""A task is data: grouped images, the network that reads them, the groups and the leaf each group's Oracle path ends in. A model is a router kind and a graph, built from a task and a width, and rebuilt from a checkpoint alone.
+"""A task is data and a network: how to load its grouped images, the network that reads them, the groups, the leaf each group's Oracle path ends in, and the router settings it needs.
 
 Docs: https://goe-developers.github.io/goe/task.html.md"""
 
@@ -6,109 +6,21 @@ Docs: https://goe-developers.github.io/goe/task.html.md"""
 
 # %% ../nbs/03a_task.ipynb #982c5f62
 from __future__ import annotations
-import os, importlib, dataclasses
+import importlib, dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
-import numpy as np, torch
-from torch.utils.data import Dataset
+import torch
 from .core import *
-from .router import Router, OracleRouter, FixedRouter, tree_paths
-from .latent import LatentRouter, LATENT_VQ, LATENT_FIT, ROUTER_ARGS
-from .vqvae import VQVAE
-from torch import nn
-from .graph import Routed, tree_of_experts, ref_sqb, FastMaxPool2d
+from .router import tree_paths, get_kind
+from .data import GroupedImages, data_info
 
 # %% auto #0
-__all__ = ['AUGMENTS', 'GENERATED_MARK', 'TASK_MODULES', 'squares', 'ROUTER_KINDS', 'GroupedImages', 'apply_augment',
-           'mark_generated', 'is_generated', 'data_info', 'data_key', 'cnn_stages', 'Task', 'register_task', 'get_task',
-           'resolve_data', 'check_data', 'load_data', 'squares_data', 'build_model', 'model_spec', 'load_model']
-
-# %% ../nbs/03a_task.ipynb #9fa5573c
-class GroupedImages(Dataset):
-    "Images `x` (uint8 `[n, C, H, W]` or `[n, H, W]`) with a `group` and a label `y` each; items `(image [C, H, W] in [0, 1], group, label)`."
-    n_inp = 2
-    def __init__(self, x, group, y, augment=()):
-        x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.uint8)
-        self.x = x[:, None] if x.ndim == 3 else x
-        self.group, self.y = torch.as_tensor(np.asarray(group), dtype=torch.long), torch.as_tensor(np.asarray(y), dtype=torch.long)
-        if not len(self.x) == len(self.group) == len(self.y): raise GoeError(f"{len(self.x)} images, {len(self.group)} groups and {len(self.y)} labels: give one of each per image")
-        self.augment = tuple(augment)
-    def __len__(self): return len(self.y)
-    def __getitem__(self, i): return tuple(t[0] for t in self.get_batch(torch.tensor([int(i)])))
-    def get_batch(self, idx, augment:bool=True):
-        "Items `idx` (a `LongTensor`) as one batch `(x, group, y)`, with the training augmentations unless `augment=False`."
-        x = self.x[idx].float().div_(255)
-        return (apply_augment(x, self.augment) if augment else x), self.group[idx], self.y[idx]
-    def tensors(self) -> tuple:
-        "All images (float, unaugmented), groups and labels."
-        return self.get_batch(torch.arange(len(self)), augment=False)
-
-# %% ../nbs/03a_task.ipynb #f2d256d9
-def _flip(x): m = torch.rand(len(x)) < 0.5; x[m] = x[m].flip(-1); return x
-
-def _shift(x, k:int=2):
-    "Translate each image by up to `k` pixels, filling with the border (a background stays the background)."
-    H, W = x.shape[-2:]
-    p = torch.nn.functional.pad(x, (k, k, k, k), mode='replicate')
-    dy, dx = torch.randint(0, 2 * k + 1, (2, len(x))).tolist()
-    return torch.stack([p[i, :, a:a + H, b:b + W] for i, (a, b) in enumerate(zip(dy, dx))])
-
-def _noise(x, sd:float=0.05): return (x + sd * torch.randn_like(x)).clamp_(0, 1)
-
-def _cutout(x, frac:float=0.25):
-    "Fill a random square (a `frac` of the side) of each image with the image's mean."
-    H, W = x.shape[-2:]; s = max(1, int(frac * min(H, W)))
-    ys, xs = torch.randint(0, H - s + 1, (len(x),)).tolist(), torch.randint(0, W - s + 1, (len(x),)).tolist()
-    mean = x.mean((1, 2, 3))
-    for i, (a, b) in enumerate(zip(ys, xs)): x[i, :, a:a + s, b:b + s] = mean[i]
-    return x
-
-AUGMENTS = dict(flip=_flip, shift=_shift, noise=_noise, cutout=_cutout)
-
-def apply_augment(x:torch.Tensor, names) -> torch.Tensor:
-    "Apply the augmentations `names` (keys of `AUGMENTS`) in turn to a float batch `[B, C, H, W]`."
-    for n in names: x = AUGMENTS[n](x)
-    return x
-
-# %% ../nbs/03a_task.ipynb #b410691b
-GENERATED_MARK = 'GOE_GENERATED.txt'
-
-def mark_generated(folder, by:str) -> Path:
-    "Mark `folder` as generated test data (written by the fixture `by`)."
-    p = Path(folder)/GENERATED_MARK; p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(f"generated test images written by {by}; not real data\n")
-    return Path(folder)
-
-def is_generated(*folders) -> bool:
-    "Whether any of `folders` carries the generated-data marker."
-    return any(f is not None and (Path(f)/GENERATED_MARK).is_file() for f in folders)
-
-def data_info(description:str, path=None, n_train:int=0, n_test:int=0, generated:bool=False, **extra) -> dict:
-    "What every record says about its data: the resolved `path` (None: embedded), a `description`, `generated`, split sizes and any `extra`."
-    path = None if path is None else str(Path(path).resolve())
-    return dict(description=description + (' [GENERATED test data]' if generated else ''), path=path, generated=bool(generated),
-                n_train=int(n_train), n_test=int(n_test), **extra)
-
-def data_key(info:dict) -> tuple:
-    "What makes two data sources the same: folder (or embedded), generated or not, and split sizes."
-    return (info.get('path') or 'embedded', bool(info.get('generated')), info.get('n_train'), info.get('n_test'))
-
-# %% ../nbs/03a_task.ipynb #de73ca30
-def cnn_stages(width:int, n_classes:int=10, in_ch:int=1, size:int=28, n_conv:int=2, pool=FastMaxPool2d) -> list:
-    "Stage factories of the task CNN at `width`: `n_conv` conv blocks (`width * 2**i` channels), then a two-layer head; inputs `[B, in_ch, size, size]`."
-    if width < 1: raise GoeError(f"width must be >= 1, got {width}")
-    if size % 2 ** n_conv or size < 2 ** n_conv: raise GoeError(f"image size {size} must be a multiple of {2 ** n_conv} for {n_conv} pooling blocks: pick another --size")
-    block = lambda i, o: (lambda: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), pool(2), nn.ReLU()))
-    chs = [in_ch] + [width * 2 ** i for i in range(n_conv)]
-    flat = chs[-1] * (size // 2 ** n_conv) ** 2
-    return [block(a, b) for a, b in zip(chs[:-1], chs[1:])] + [
-            lambda: nn.Sequential(nn.Flatten(), nn.Linear(flat, 2 * chs[-1]), nn.ReLU(), nn.Linear(2 * chs[-1], n_classes))]
+__all__ = ['TASK_MODULES', 'squares', 'Task', 'register_task', 'get_task', 'squares_data']
 
 # %% ../nbs/03a_task.ipynb #81853e58
 @dataclass
 class Task:
-    "A grouped classification task: how to load its data, the network, its groups and the Oracle's group -> leaf map."
+    "A grouped classification task: how to load its data, the network, its groups, the Oracle's group -> leaf map and the router settings it changes."
     name: str
     title: str
     load: Callable                 # (folder or None, **options) -> (train GroupedImages, test GroupedImages, data_info)
@@ -124,8 +36,7 @@ class Task:
     check: Callable|None = None    # (folder or None, **options): a quick check of the data, before any run
     options: dict = field(default_factory=dict)       # its own settings -> defaults
     option_help: dict = field(default_factory=dict)   # its own settings -> help text
-    latent_vq: dict = field(default_factory=lambda: dict(LATENT_VQ))
-    latent_fit: dict = field(default_factory=lambda: dict(LATENT_FIT))
+    settings: dict = field(default_factory=dict)      # router kind -> {setting: value} this task changes
     train_augment: tuple = ()
     group_views: tuple = ()
 
@@ -143,8 +54,18 @@ class Task:
         if bad: raise GoeError(f"task {self.name} has no option {bad[0]!r}" + (f": its options are {', '.join(self.options)}" if self.options else ''))
         opts = dict(self.options, **options)
         return dataclasses.replace(self, options=opts, **{k: v for k, v in opts.items() if k in {f.name for f in dataclasses.fields(self)}})
+    def router_settings(self, kind:str, **overrides):
+        "The settings object of router kind `kind` for this task: the kind's defaults, then this task's `settings[kind]`, then `overrides`; `None` for a kind without settings."
+        k, given = get_kind(kind), {**self.settings.get(kind, {}), **overrides}
+        if k.settings is None:
+            if given: raise GoeError(f"router {kind} has no settings, got {', '.join(given)}: remove them")
+            return None
+        names = [f.name for f in dataclasses.fields(k.settings)]
+        bad = [n for n in given if n not in names]
+        if bad: raise GoeError(f"router {kind} has no setting {bad[0]!r}: its settings are {', '.join(names)}")
+        return k.settings(**given)
 
-# %% ../nbs/03a_task.ipynb #de5428d2
+# %% ../nbs/03a_task.ipynb #a3c5e7f9
 TASK_MODULES = {'rotated_mnist': 'goe.mnist', 'rotated_mnist_1v': 'goe.mnist', 'celeba': 'goe.celeba',
                 'rotated_faces': 'goe.celeba', 'folder': 'goe.folder'}
 _TASKS = {}
@@ -159,26 +80,6 @@ def get_task(name:str, data=None, **options) -> Task:
     if name not in _TASKS and name in TASK_MODULES: importlib.import_module(TASK_MODULES[name])
     if name not in _TASKS: raise GoeError(f"unknown task {name!r}: choose from {', '.join(sorted(set(_TASKS) | set(TASK_MODULES)))}")
     return _TASKS[name](None if data in (None, 'embedded') else data).configure(**options)
-
-def resolve_data(task:Task|None, data=None) -> str:
-    "The data a run reads, resolved once where a command starts: the folder named, else `$GOE_DATA`, else the task's embedded data (`'embedded'`)."
-    data = data or os.environ.get('GOE_DATA') or None
-    if data in (None, 'embedded'):
-        if task is not None and task.embedded: return 'embedded'
-        what = f"{task.title} has no embedded data" if task else "no data folder named"
-        raise GoeError(f"{what}: pass --data a folder that holds it (or set GOE_DATA)")
-    p = Path(data).expanduser()
-    if not p.exists(): raise GoeError(f"data folder {p} does not exist: pass --data an existing folder")
-    if not p.is_dir(): raise GoeError(f"data folder {p} is a file: pass --data a folder")
-    return str(p.resolve())
-
-def check_data(task:Task, data:str):
-    "Check resolved `data` for `task` before any run (the task's own `check`; e.g. files listed but absent), so a bad folder fails at once."
-    if task.check: task.check(None if data == 'embedded' else Path(data), **task.options)
-
-def load_data(task:Task, data:str) -> tuple:
-    "`(train, test, info)` of `task` from resolved `data` (a folder, or `'embedded'`)."
-    return task.load(None if data == 'embedded' else Path(data), **task.options)
 
 # %% ../nbs/03a_task.ipynb #519a3450
 def squares_data(folder=None, n:int=800, seed:int=0):
@@ -195,52 +96,4 @@ def squares_data(folder=None, n:int=800, seed:int=0):
 
 squares = register_task(Task('squares', 'Squares (generated)', squares_data, ('top left', 'top right', 'bottom left', 'bottom right'),
                              (0, 1, 2, 3), n_classes=2, size=12, widths=(4,), embedded='generated squares',
-                             latent_vq=dict(LATENT_VQ, size=(12, 12)), latent_fit=dict(LATENT_FIT, refine='within_class')))
-
-# %% ../nbs/03a_task.ipynb #25a4b8ae
-ROUTER_KINDS = ('fixed', 'oracle', 'latent', 'learned')
-
-def build_model(task:Task, router:str, width:int, fitted:Router|None=None) -> Routed:
-    "A fresh `Routed` model of router kind `router` (`fitted`: a fitted router to use) at `width`."
-    stages = cnn_stages(**{k: v for k, v in task.arch(width).items() if k != 'branching'})
-    if router == 'fixed': return Routed(FixedRouter([0] * task.depth), ref_sqb(stages))
-    if router == 'oracle': r = OracleRouter(task.oracle_table())
-    elif router == 'latent':
-        r = fitted or LatentRouter(VQVAE(**_vq(task)), task.depth, task.branching, **{k: task.latent_fit[k] for k in ROUTER_ARGS if k in task.latent_fit})
-    elif router == 'learned':                    # started from the fitted Latent router when there is one
-        from goe.learned import LearnedRouter     # (imported here: its training hook brings fastai, which a command's start does not need)
-        r = fitted if isinstance(fitted, LearnedRouter) else LearnedRouter.from_latent(fitted) if fitted else LearnedRouter(_vq(task), task.depth, task.branching, task.latent_fit.get('head', 0))
-    else: raise GoeError(f"unknown router {router!r}: choose from {', '.join(ROUTER_KINDS)}")
-    return Routed(r, tree_of_experts(stages, task.branching))
-
-def _vq(task:Task) -> dict: return dict(task.latent_vq, in_ch=task.in_ch, size=(task.size, task.size))
-
-def model_spec(task:Task, model:Routed, width:int, **extra) -> dict:
-    "What a checkpoint stores to rebuild `model`: the task's name and options, the network, the router's spec."
-    return dict(task=task.name, options=task.options, arch=task.arch(width), router=model.router.spec(), **extra)
-
-# %% ../nbs/03a_task.ipynb #74436056
-_LEGACY_ROUTER = {'ref_sqb': 'fixed', 'goe_oracle': 'oracle', 'goe_latent': 'latent'}
-
-def _legacy_spec(cfg:dict) -> dict:
-    "The spec of a goe 0.1 checkpoint config (`task`, `model`, `width`, and for the Latent router `vq`, `refine`, `latent`)."
-    task, kind = get_task(cfg['task']), _LEGACY_ROUTER.get(cfg.get('model'))
-    if kind is None: raise GoeError(f"checkpoint holds model {cfg.get('model')!r}, not one of {', '.join(_LEGACY_ROUTER)}")
-    router = dict(kind='fixed', path=[0] * task.depth) if kind == 'fixed' else dict(kind='oracle', table=task.oracle_table().tolist())
-    if kind == 'latent': router = dict(kind='latent', vq=cfg['vq'], depth=task.depth, branching=task.branching, refine=cfg.get('refine'), latent=cfg.get('latent', 'quantised'))
-    return dict(task=task.name, options={}, arch=task.arch(cfg['width']), router=router)
-
-def load_model(path, expect:dict|None=None) -> Routed:
-    "Load a checkpoint written by the runner into a ready model (router included), safely; `expect`: spec fields it must have."
-    ck = load_checkpoint(path)
-    spec = ck['config'] if ck['version'] >= 2 else _legacy_spec(ck['config'])
-    diffs = [f"{k}: checkpoint has {spec.get(k)!r}, expected {v!r}" for k, v in (expect or {}).items() if spec.get(k) != v]
-    if diffs: raise GoeError(f"checkpoint {path} does not match: " + '; '.join(diffs))
-    arch = dict(spec['arch']); branching = arch.pop('branching')
-    stages = cnn_stages(**arch)
-    router = Router.of_kind(spec['router']['kind']).from_spec(spec['router'])
-    model = Routed(router, ref_sqb(stages) if spec['router']['kind'] == 'fixed' else tree_of_experts(stages, branching))
-    try: model.load_state_dict(ck['state_dict'])
-    except RuntimeError as e:
-        raise GoeError(f"checkpoint {path} does not fit the network it describes ({str(e).splitlines()[-1].strip()[:100]}): it is damaged or was saved by another goe") from None
-    return model.eval()
+                             settings=dict(latent=dict(refine='within_class'))))

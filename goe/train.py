@@ -24,8 +24,8 @@ from .router import RandomRouter, routing_stats
 from .graph import Routed
 
 # %% auto #0
-__all__ = ['opt_func', 'BatchDL', 'make_dls', 'EpochLog', 'KeepUnused', 'TrainingDiverged', 'fit', 'rank0_first', 'shard_dls',
-           'evaluate', 'random_routing']
+__all__ = ['opt_func', 'BatchDL', 'make_dls', 'EpochLog', 'KeepUnused', 'TrainingDiverged', 'fit', 'TrackCallback',
+           'init_process_group', 'rank0_first', 'shard_dls', 'evaluate', 'random_routing']
 
 # %% ../nbs/03d_train.ipynb #2ba41554
 class BatchDL(DataLoader):
@@ -44,13 +44,18 @@ opt_func = partial(OptimWrapper, opt=partial(torch.optim.AdamW, fused=True), bet
 
 # %% ../nbs/03d_train.ipynb #89944c26
 class EpochLog(Callback):
-    "Print one line per epoch (none when `log` is `None`): `prefix`, epoch, mean training loss, seconds; skip validation."
+    "Print one line per epoch (none when `log` is `None`): `prefix`, epoch, mean training loss, seconds; a line of how far the epoch is every `every` seconds; skip validation (unless `skip_valid=False`)."
     order = 70
-    def __init__(self, prefix:str='', log=print): self.prefix, self.log = prefix, log
-    def before_epoch(self): self.t0, self.tot, self.n = time.perf_counter(), 0., 0
+    def __init__(self, prefix:str='', log=print, every:float=10., skip_valid:bool=True): self.prefix, self.log, self.every, self.skip_valid = prefix, log, every, skip_valid
+    def before_epoch(self): self.t0, self.tot, self.n = time.perf_counter(), 0., 0; self.last = self.t0
     def after_batch(self):
-        if self.training: self.tot += self.learn.loss.detach().item(); self.n += 1
-    def before_validate(self): raise CancelValidException()
+        if not self.training: return
+        self.tot += self.learn.loss.detach().item(); self.n += 1
+        if self.log and time.perf_counter() - self.last >= self.every:          # a long epoch says how far it is
+            self.last = time.perf_counter()
+            self.log(f"{self.prefix}epoch {self.epoch + 1}/{self.n_epoch}  batch {self.iter + 1}/{self.n_iter}  train loss {self.tot / self.n:.4f}  ({self.last - self.t0:.0f}s)")
+    def before_validate(self):
+        if self.skip_valid: raise CancelValidException()
     def after_epoch(self):
         if self.log: self.log(f"{self.prefix}epoch {self.epoch + 1}/{self.n_epoch}  train loss {self.tot / max(self.n, 1):.4f}  ({time.perf_counter() - self.t0:.1f}s)")
 
@@ -79,8 +84,31 @@ def fit(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, cbs=(), pre
         raise TrainingDiverged(f"training diverged (NaN loss) at lr={lr}: lower --lr")
     return learn
 
+# %% ../nbs/03d_train.ipynb #0c6cd961
+class TrackCallback(Callback):
+    "Sends a model's training to `tracker` under `tag`: train loss and lr per batch; per epoch the mean train loss, router losses and expert shares per layer."
+    order, run_valid = 80, False
+    def __init__(self, tracker:Tracker, tag:str, n_probe:int=512): self.tracker, self.tag, self.n_probe, self.step, self.epochs = tracker, tag, n_probe, 0, 0
+    def before_epoch(self): self.tot, self.n, self.aux = 0., 0, []
+    def after_batch(self):
+        loss = self.learn.loss.detach().item(); self.tot += loss; self.n += 1; self.step += 1
+        aux = [cb.router_loss for cb in self.learn.cbs if getattr(cb, 'router_loss', None) is not None]
+        if aux: self.aux.append(sum(aux))
+        self.tracker.scalars(self.tag, dict(train_loss=loss, lr=self.learn.opt.hypers[-1]['lr']), self.step)
+    def after_epoch(self):
+        self.epochs += 1
+        vals = dict(epoch_train_loss=self.tot / max(self.n, 1), **({'router_loss': float(np.mean(self.aux))} if self.aux else {}))
+        self.tracker.scalars(self.tag, {**vals, **self.shares()}, self.epochs)
+    @torch.no_grad()
+    def shares(self) -> dict:
+        "Each layer's expert shares on the first `n_probe` training images."
+        model = getattr(self.learn.model, 'module', self.learn.model); ds = self.dls.train.dataset
+        x, g, _ = ds.get_batch(torch.arange(min(self.n_probe, len(ds))), augment=False)
+        p = model.router(x.to(model.graph.paths.device), g.to(model.graph.paths.device)).cpu()
+        return {f'expert_share/layer{l}_expert{e}': float((p[:, l] == e).float().mean()) for l, n in enumerate(model.graph.n_experts) for e in range(n)}
+
 # %% ../nbs/03d_train.ipynb #5810e63e
-def _process_group(cpu:bool):
+def init_process_group(cpu:bool):
     "Start the launcher's process group once (accelerate: NCCL between GPUs, gloo on `cpu`)."
     try: from accelerate import PartialState
     except ImportError: raise GoeError('several processes train one model through accelerate: pip install "goe[cluster]"') from None
@@ -90,7 +118,7 @@ def rank0_first(f, *args, **kwargs):
     "`f(*args, **kwargs)` on rank 0 first, then on the other processes (fastai's `rank0_first`): what it prepares on disk is made once. One process: a plain call."
     if num_distrib() < 2: return f(*args, **kwargs)
     from fastai.distributed import rank0_first as _first
-    _process_group(not torch.cuda.is_available())
+    init_process_group(not torch.cuda.is_available())
     return _first(f, *args, **kwargs)
 
 def shard_dls(dls:DataLoaders, n:int) -> DataLoaders:
@@ -108,7 +136,7 @@ def _ddp(learn:Learner):
     import fastai.distributed                             # patches Learner.distrib_ctx
     from accelerate.utils import DistributedDataParallelKwargs
     cpu = torch.device(learn.dls.device or 'cpu').type == 'cpu'
-    _process_group(cpu)
+    init_process_group(cpu)
     return learn.distrib_ctx(sync_bn=False, cpu=cpu, kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
 
 # %% ../nbs/03d_train.ipynb #5d8e2d54

@@ -162,8 +162,8 @@ def perplexity_metric(model:VQVAE):
     def perplexity(recon, x): return model.perplexity.detach()
     return perplexity
 
-def train_vqvae(train_ds, valid_ds=None, epochs:int=5, bs:int=128, lr:float=3e-3, progress:bool=False, device=None, **vq_kw):
-    "Fit a `VQVAE` to the images of `train_ds` (items `(x, ...)`); returns the fastai `Learner` (`learn.model`)."
+def train_vqvae(train_ds, valid_ds=None, epochs:int=5, bs:int=128, lr:float=3e-3, progress:bool=False, device=None, cbs=(), **vq_kw):
+    "Fit a `VQVAE` to the images of `train_ds` (items `(x, ...)`), with fastai callbacks `cbs` (e.g. progress lines); returns the fastai `Learner` (`learn.model`)."
     from fastai.data.load import DataLoader
     from fastai.data.core import DataLoaders
     from fastai.learner import Learner
@@ -178,5 +178,5 @@ def train_vqvae(train_ds, valid_ds=None, epochs:int=5, bs:int=128, lr:float=3e-3
                       DataLoader(AutoencoderData(valid_ds if valid_ds is not None else train_ds), bs=2 * bs), device=device)
     learn = Learner(dls, model, loss_func=VQVAELoss(model, data_var), metrics=[recon_mse, perplexity_metric(model)], opt_func=Adam)
     with (contextlib.nullcontext() if progress else learn.no_bar()), (contextlib.nullcontext() if progress else learn.no_logging()):
-        learn.fit_one_cycle(epochs, lr)
+        learn.fit_one_cycle(epochs, lr, cbs=list(cbs))
     return learn

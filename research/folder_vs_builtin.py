@@ -36,7 +36,8 @@ GROUPS = ['g0_inverted', 'g1_rot90', 'g2_rot180', 'g3_rot270']   # alphabetical 
 
 def write_folders(out:Path) -> dict:
     "The two folders (written once; the second hard-links the first's images)."
-    from goe.mnist import load_mnist, rotated_versions
+    from goe.mnist import load_mnist
+    from goe.data import rotated_versions
     from goe.folder import save_image_folder
     same, src = out/'data'/'folder_same_split', out/'data'/'folder_source_split'
     if not (same/'labels.csv').exists():

@@ -46,6 +46,23 @@ def page_name(nb_path:Path, nbs:Path) -> Path:
     return nbpath2html(nb_path.relative_to(nbs)).with_suffix('')
 
 
+def page_title(nb_path:Path) -> str:
+    "A page's title, as nbdev and the sidebar take it: the notebook's first `# ` heading."
+    from fastcore.nbio import read_nb
+    for c in read_nb(nb_path).cells:
+        if c.cell_type == 'markdown' and (m := re.search(r'^# (.+?)\s*$', c.source, re.M)): return m[1]
+    return nb_path.stem
+
+
+def check_titles(files) -> dict:
+    "Title -> notebook of every page; exits naming the notebooks when two pages share a title (the sidebar would list them alike)."
+    seen = {}
+    for f in files: seen.setdefault(page_title(f), []).append(f.name)
+    dup = {t: fs for t, fs in seen.items() if len(fs) > 1}
+    if dup: sys.exit('pages with the same title (rename one; the sidebar lists them alike): ' + '; '.join(f"{t!r}: {', '.join(fs)}" for t, fs in dup.items()))
+    return {t: fs[0] for t, fs in seen.items()}
+
+
 def _runs(cell, flags:set, dflt:bool) -> bool:
     "Does `nbdev-test` run this cell? (same rule: code, `eval` not false, no skipped flag)."
     from fastcore.nbio import does_cell_eval
@@ -63,6 +80,7 @@ def _tags_from_quarto(cell):
     tags = set(cell.metadata.get('tags', []))
     if opts.get('include') == 'false': tags.add('remove-cell')
     if opts.get('echo') == 'false' or not cell.source.strip(): tags.add('remove-input')
+    elif opts.get('code-fold') == 'true': tags.add('hide-input')   # folded: the reader opens the code if they want it
     if opts.get('output') == 'false': tags.add('remove-output')
     if tags: cell.metadata['tags'] = sorted(tags)
 
@@ -214,6 +232,7 @@ def main():
     shutil.rmtree(build, ignore_errors=True); src_dir.mkdir(parents=True)
     nbs, files = notebooks()
     if not any(f.stem == 'index' and f.parent == nbs for f in files): sys.exit(f"no {nbs/'index.ipynb'}: it is the site's home page")
+    check_titles(files)
     t0 = time.time()
     print(f"executing {len(files)} notebooks, {args.workers} at a time" + (f"; flagged cells run too: {' '.join(force)}" if force else ''))
     # a fresh process per notebook (IPython's shell takes over `__main__`), as nbdev-test gives each its own

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Write checkpoints/rotated_mnist/README.md from its manifest.json (which `goe.mnist.ship_checkpoints` wrote), so every
+"""Write checkpoints/rotated_mnist/README.md from its manifest.json (which `tools/ship_checkpoints.py` wrote), so every
 number in it is the one the shipped files reproduce.
     python tools/checkpoints_readme.py
 """
@@ -7,9 +7,9 @@ import json, sys
 from pathlib import Path
 root = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
-from goe.records import ROUTERS
+from goe.router import router_kinds
 d = root/'checkpoints'/'rotated_mnist'
-NAMES = {k: v['label'] for k, v in ROUTERS.items()}                 # the catalogue's names, in its order
+NAMES = {k: v.label for k, v in router_kinds().items()}            # the catalogue's names, in its order
 m = json.loads((d/'manifest.json').read_text())
 rows = sorted(m.items(), key=lambda kv: list(NAMES).index(kv[1]['router']))
 first = rows[0][1]
@@ -21,8 +21,8 @@ table = '\n'.join(f"| `{f}` | {NAMES[r['router']]} | {r['accuracy_test']:.4f} | 
 (each digit in its four group versions): run 0 (seed {first['seed']}) of the full-MNIST experiment, {first['epochs']} epochs.
 
 ```bash
-goe-train-mnist --experiment_name full_mnist --data ../shared/data --num_epochs 2 --vq_epochs 1 --widths 2,4,8 --num_runs 3
-python -c "from goe.mnist import ship_checkpoints; ship_checkpoints('experiments/full_mnist', 'checkpoints/rotated_mnist', run=0, widths=(4,))"
+goe-train-mnist --experiment_name full_mnist --data ../shared/data --num_epochs 2 --latent.vq_epochs 1 --widths 2,4,8 --num_runs 3
+python tools/ship_checkpoints.py experiments/full_mnist checkpoints/rotated_mnist --run 0 --widths 4
 python tools/checkpoints_readme.py
 ```
 
@@ -39,7 +39,7 @@ Load one in a line; files are read with `torch.load(weights_only=True)`, so a fi
 nothing in it runs:
 
 ```python
-from goe.task import load_model
+from goe.models import load_model
 model = load_model('checkpoints/rotated_mnist/oracle_w4.pt')   # a ready Routed(router, graph), in eval mode
 logits = model(x, group)                                       # x: [B, 1, 28, 28] in [0, 1]; group: [B] ids 0-3
 ```

@@ -4,6 +4,8 @@
 Markdown cells are copied as they are, code cells become ```python blocks followed by their text
 output (a cell marked `#| echo: false` shows its output only), links to ../imgs/ become imgs/, and links to
 notebooks point to their page on the docs site. `--check` exits 1 when README.md is out of step.
+Cells marked `#| hide` are left out and not run here: they hold the README's own test, which runs README.md's
+blocks (under nbdev-test) and so needs the README this script writes.
 """
 import re, sys, json
 from pathlib import Path
@@ -16,13 +18,15 @@ def _site_links(text:str) -> str:
     cfg = get_config(root); site = '/'.join(p for p in (cfg.doc_host.rstrip('/'), cfg.doc_baseurl.strip('/')) if p) + '/'
     return re.sub(r'\]\(([^)\s:#]+)\.ipynb(#[^)]*)?\)', lambda m: f"]({site}{nbpath2html(Path(m[1] + '.ipynb')).as_posix()}{m[2] or ''})", text)
 
+def _hidden(cell) -> bool: return cell.cell_type == 'code' and cell.source.lstrip().startswith(('#| hide', '#|hide'))
+
 def _executed(nb_path:Path) -> dict:
     "The notebook with its outputs: executed in its folder as nbdev-test runs it (outputs are not committed)."
     from fastcore.nbio import read_nb, nb2str
     from fastcore.xtras import working_directory
     from execnb.shell import CaptureShell
     nb = read_nb(nb_path)
-    with working_directory(nb_path.parent): CaptureShell(nb_path).run_all(nb, exc_stop=True)
+    with working_directory(nb_path.parent): CaptureShell(nb_path).run_all(nb, exc_stop=True, preproc=_hidden)
     return json.loads(nb2str(nb))
 
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:

@@ -4,8 +4,9 @@
 Headless Chromium (Debian's `chromium` + `chromium-driver`, installed with apt-get when missing and we are root)
 is driven by selenium against a local HTTP server on 127.0.0.1. It checks that
 
-- every notebook in nbs/ has its page, the home page's navigation links to all of them, and each page loads
-  (HTTP 200) with no console error (nothing fetched from the network either: a failed load is a console error);
+- every notebook in nbs/ has its page, the home page's navigation links to all of them, each under its own title,
+  and each page loads (HTTP 200) with no console error (nothing fetched from the network either: a failed load is a
+  console error);
 - every internal link on every page points to a page that exists and, with a #fragment, to an id on it;
 - every image on every page is displayed (`naturalWidth > 0`), and chapter 04_mnist shows imgs/rotated_mnist.png;
 - the search page finds the Router documentation;
@@ -154,6 +155,10 @@ def main():
         missing = [p for p in pages if p != 'index' and p + '.html' not in nav]
         if missing: bad(f"index.html: navigation lacks {missing} (has {sorted(nav)})")
         else: print(f"ok     navigation: {len(nav)} chapters in the sidebar")
+        titles = drv.execute_script("return Array.from(document.querySelectorAll('.sidebar-tree a.reference.internal'), a => a.textContent.trim())")
+        dup = sorted({t for t in titles if titles.count(t) > 1})
+        if dup: bad(f"index.html: the sidebar lists {dup} more than once: give each page its own title")
+        else: print(f"ok     sidebar: {len(titles)} titles, each once")
         drv.save_screenshot(str(out/'home.png'))
         print(f"saved  {out/'home.png'}")
         drv.get_log('browser')

@@ -13,8 +13,10 @@ per-round ratios. Result: the variant was not faster (see README.md beside this 
 import argparse, copy, json, statistics, sys, time
 import numpy as np, torch
 from torch import nn
-from goe.graph import GraphOfExperts, _slots
-from goe.task import build_model, get_task, load_data
+from goe.graph import GraphOfExperts, expert_slots
+from goe.task import get_task
+from goe.models import build_model
+from goe.data import load_data
 from goe.core import reuse_freed_memory
 
 class _Gather(torch.autograd.Function):
@@ -37,7 +39,7 @@ def forward_grouped_gather(self, x, pn):
     "goe's grouped schedule (CPU), with every gather through `_Gather`."
     h, pos, n = x, np.arange(len(x)), len(x)
     for layer, ids in zip(self.layers, pn.T):
-        col, row, used, cap = _slots(ids, len(layer)); G = len(used); slot = row * G + col
+        col, row, used, cap = expert_slots(ids, len(layer)); G = len(used); slot = row * G + col
         idx = np.zeros(cap * G, np.int64); idx[slot] = pos
         if len(idx) != n or (idx != np.arange(n)).any(): h = _Gather.apply(h, torch.from_numpy(idx), _inverse(pos, slot, n, len(idx)), n > len(pos))
         h = layer(h.reshape(cap, -1, *h.shape[2:]), torch.from_numpy(used) if G < len(layer) else None)

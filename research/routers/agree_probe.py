@@ -16,8 +16,9 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
-from goe.clusters import consensus_ids, loco_agreement
-from goe.latent import fit_head
+from goe.clusters import loco_agreement
+from goe.mixtures import consensus_ids
+from goe.head import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)
@@ -29,7 +30,7 @@ c = np.load(Path(a.cache)/f'consensus_{a.task}_run{a.run_seed}.npz'); seeds = [i
 vote, share = consensus_ids([c[f's{s}'] for s in seeds], K)
 for ag in map(float, a.agree.split(',')):
     t0 = time.time(); keep = share >= ag; r = fitted_router(a.exp, a.run_seed)
-    fit_head(r, x, vote, head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed, weight=keep)
+    fit_head(r, x, vote, head_augment(task), task.router_settings('latent').head_epochs, seed=a.run_seed, weight=keep)
     lf = leaves(r, x)
     print(json.dumps(dict(task=a.task, data=info['description'], run_seed=a.run_seed, seeds=seeds, agree=ag, share=round(float(keep.mean()), 4),
                           loco_agreement=round(loco_agreement(x, y, lf, K, seed=a.run_seed + 7), 4), with_vote=round(float((lf == vote).mean()), 4),

@@ -13,7 +13,7 @@ import numpy as np, torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import fit_images
-from goe.clusters import class_features
+from goe.mixtures import class_features
 from sklearn.mixture import GaussianMixture
 
 p = argparse.ArgumentParser()

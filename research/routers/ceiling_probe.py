@@ -18,7 +18,7 @@ from torch import nn
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import racc, task_data, fit_images, fitted_router, leaves, head_augment
-from goe.latent import fit_head
+from goe.head import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--exp', required=True); p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded')
@@ -30,12 +30,12 @@ K = task.branching ** (task.depth - 1); augment = head_augment(task)
 
 for run in [int(v) for v in a.runs.split(',')]:
     seed = a.seed + run; router = fitted_router(a.exp, run)
-    xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.latent_fit.get('fit_images', 20000))
+    xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.router_settings('latent').fit_images)
     out = dict(task=a.task, data=info['description'], run=run, fit_images=len(xs),
                fitted=dict(fit=racc(leaves(router, xs), gs, K), test=racc(leaves(router, xt), gt, K)))
     for h in [int(v) for v in a.hidden.split(',')]:
         t0 = time.time(); r = copy.deepcopy(router)
         if h != r.head_units: r.head, r.head_units = nn.Sequential(nn.Linear(r.head[0].in_features, h), nn.ReLU(), nn.Linear(h, K)).requires_grad_(False), h
-        fit_head(r, xs, gs, augment, task.latent_fit.get('head_epochs', 20), seed=seed)
+        fit_head(r, xs, gs, augment, task.router_settings('latent').head_epochs, seed=seed)
         out[f'true_h{h}'] = dict(fit=racc(leaves(r, xs), gs, K), test=racc(leaves(r, xt), gt, K), seconds=round(time.time() - t0, 1))
     print(json.dumps(out), flush=True)

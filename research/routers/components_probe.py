@@ -21,7 +21,8 @@ import numpy as np, torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import fit_images, racc as racc_, per_class as per_class_
-from goe.clusters import align_within_class, synchronise_clusters, cluster_components, class_features, class_mixtures, align_with_mixtures, pooled_pixels
+from goe.clusters import align_within_class, synchronise_clusters, pooled_pixels
+from goe.mixtures import cluster_components, class_features, class_mixtures, align_with_mixtures
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--seed', type=int, default=0)

@@ -25,8 +25,8 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment
-from goe.clusters import align_with_mixtures, consensus_ids, class_features, class_mixtures
-from goe.latent import fit_head
+from goe.mixtures import align_with_mixtures, consensus_ids, class_features, class_mixtures
+from lab import fit_head_modes as fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)
@@ -64,8 +64,8 @@ if a.exp:
         if a.rounds: out.update(rounds=a.rounds, mode=a.mode, head_epochs=a.head_epochs)
         comp = None
         if a.mode == 'components':                           # the first fit's within-class components, as LatentRouter.fit builds them
-            lf = task.latent_fit; comp = class_mixtures(class_features(x, y, lf.get('n_dims', 20), seed=seeds[0], features=lf.get('features', 'pixels')),
-                                                        y, lf.get('n_components') or 2 * K, seeds[0])
+            lf = task.router_settings('latent'); comp = class_mixtures(class_features(x, y, lf.n_dims, seed=seeds[0], features=lf.features),
+                                                        y, lf.n_components or 2 * K, seeds[0])
         out['head_agree'] = {}
         for ag in map(float, a.agree.split(',')):
             keep = share >= ag; rr = fitted_router(a.exp, a.run_seed)

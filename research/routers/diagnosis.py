@@ -4,7 +4,8 @@ import functools
 from pathlib import Path
 import numpy as np, torch
 from scipy.optimize import linear_sum_assignment
-from goe.task import get_task, load_data, apply_augment
+from goe.task import get_task
+from goe.data import load_data, apply_augment
 from goe.core import load_checkpoint
 from goe.latent import LatentRouter
 
@@ -43,6 +44,6 @@ def leaves(router, imgs, bs:int=4096) -> np.ndarray:
     with torch.no_grad(): return torch.cat([router.leaf(imgs[i:i + bs]) for i in range(0, len(imgs), bs)]).numpy()
 
 def head_augment(task):
-    "The views the Latent fit trains its head with (`latent_fit['head_views']` among the task's group views), as `goe.run` builds them."
-    views = [v for v in task.group_views if v in task.latent_fit.get('head_views', ())]
+    "The views the Latent fit trains its head with (`LatentSettings.head_views` among the task's group views), as `goe.run` builds them."
+    views = [v for v in task.group_views if v in task.router_settings('latent').head_views]
     return (lambda b: apply_augment(b, views)) if views else None

@@ -15,7 +15,8 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc
-from goe.clusters import align_with_mixtures, loco_agreement
+from goe.clusters import loco_agreement
+from goe.mixtures import align_with_mixtures
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_faces'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)

@@ -13,11 +13,13 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 torch.set_num_threads(1)
 from goe.core import seed_everything
-from goe.task import get_task, load_data, apply_augment
+from goe.task import get_task
+from goe.data import load_data, apply_augment
 from goe.vqvae import train_vqvae
-from goe.latent import LatentRouter, LATENT_FIT, fit_head
-from goe.clusters import (align_within_class, align_with_teacher, align_with_mixtures, pooled_pixels, class_features, class_mixtures, fit_teacher,
-                          teacher_log_probs, loco_log_probs, crossfit_log_probs, gaussian_refine, assign_components, lda_projection, order_leaves, _rematch)
+from goe.latent import LatentRouter
+from lab import fit_head_modes as fit_head
+from goe.clusters import align_within_class, align_with_teacher, pooled_pixels, fit_teacher, teacher_log_probs, loco_log_probs, crossfit_log_probs, lda_projection, order_leaves, _rematch
+from goe.mixtures import align_with_mixtures, class_features, class_mixtures, gaussian_refine, assign_components
 
 p = argparse.ArgumentParser(); p.add_argument('--seed', type=int, default=0); p.add_argument('--only', default='')
 a = p.parse_args(); only = set(filter(None, a.only.split(',')))
@@ -25,7 +27,7 @@ want = lambda k: not only or k in only
 task = get_task('rotated_mnist'); tr, te, _ = load_data(task, 'embedded')
 x, g, y = tr.tensors(); xt, gt, yt = te.tensors(); g, y, gt, yt = g.numpy(), y.numpy(), gt.numpy(), yt.numpy(); K = 4
 seed_everything(a.seed)
-vae = train_vqvae(tr, te, epochs=5, device='cpu', **{k: v for k, v in task.latent_vq.items() if k not in ('in_ch', 'size')}).model.eval()
+vae = train_vqvae(tr, te, epochs=5, device='cpu', **{k: v for k, v in task.router_settings('latent').vq(task.in_ch, task.size).items() if k not in ('in_ch', 'size')}).model.eval()
 noise = lambda b: apply_augment(b, ('noise',))
 
 def racc(pred, grp):
@@ -73,7 +75,7 @@ if want('fits'):                          # the label-free fits: ids right on th
     at = align_with_teacher(x, y, a0, K, seed=a.seed, log=logs.append)
     emit(probe='fits', refine='teacher', ids=racc(at, g), per_class=per_class(at, g, y), seconds=round(time.time() - t0))
     for w in (1.0, 0.5):
-        import goe.latent as L
+        import goe.mixtures as L
         orig = L.gaussian_refine; L.gaussian_refine = lambda *args, **kw: orig(*args, **dict(kw, weight=w))
         t0 = time.time(); am = align_with_mixtures(x, y, K, seed=a.seed); L.gaussian_refine = orig
         emit(probe='fits', refine='mixture', gaussian_weight=w, ids=racc(am, g), per_class=per_class(am, g, y), seconds=round(time.time() - t0))

@@ -5,7 +5,7 @@
         [--routers fixed,oracle,latent,learned] [--runs 0,1] [--learned '{"balance": 1.0}'] [--fit '{"head": 0}']
         [--reuse_fit OTHER_EXPERIMENT]
 
-`--learned` overrides `goe.learned.LEARNED_FIT` (the learned router's training settings), `--fit` the task's `latent_fit`
+`--learned` overrides the learned router's settings (`goe.learned.LearnedSettings`), `--fit` the Latent router's (`goe.latent.LatentSettings`)
 (a changed fit is a new router: use a new experiment name); `--reuse_fit` copies each run's fitted Latent router
 (`latent_router.pt`) from another experiment of the same settings, so router variants are trained from one fit.
 Prints the summary JSON lines of `research/routers/summary.py` at the end.
@@ -29,16 +29,13 @@ p.add_argument('--routers', default='fixed,oracle,latent,learned'); p.add_argume
 p.add_argument('--fit', default=None); p.add_argument('--reuse_fit', default=None); p.add_argument('--seed', type=int, default=0)
 a = p.parse_args()
 task = a.task
-if a.learned: goe.learned.LEARNED_FIT.update(json.loads(a.learned)); goe.run.LEARNED_FIT.update(json.loads(a.learned))
-if a.fit:                                           # a variant of the task whose Latent router is fitted otherwise
-    t = get_task(a.task, a.data); task = f'{a.task}__{a.experiment_name}'
-    register_task(dataclasses.replace(t, name=task, latent_fit=dict(t.latent_fit, **json.loads(a.fit))))
+settings = dict(latent=dict(json.loads(a.fit or '{}'), vq_epochs=a.vq_epochs), **(dict(learned=json.loads(a.learned)) if a.learned else {}))
 runs = [int(r) for r in a.runs.split(',')] if a.runs else None
 if a.reuse_fit:
     for r in (runs or range(a.num_runs)):
         src, dst = Path(a.out_dir)/a.reuse_fit/f'run_{r}'/'latent_router.pt', Path(a.out_dir)/a.experiment_name/f'run_{r}'/'latent_router.pt'
         if src.exists() and not dst.exists(): dst.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(src, dst)
 cfg = RunConfig(task=task, data=a.data, experiment_name=a.experiment_name, out_dir=a.out_dir, widths=a.widths, num_runs=a.num_runs,
-                num_epochs=a.num_epochs, vq_epochs=a.vq_epochs, routers=a.routers, seed=a.seed)
+                num_epochs=a.num_epochs, settings=settings, routers=a.routers, seed=a.seed)
 goe.run.run(cfg, runs=runs, log=lambda s: print(s, flush=True))
 for line in summary_lines(Path(a.out_dir)/a.experiment_name): print(json.dumps(line), flush=True)

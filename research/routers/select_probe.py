@@ -15,7 +15,8 @@ torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import fit_images, racc as racc_
 from sklearn.metrics import cohen_kappa_score, normalized_mutual_info_score, adjusted_rand_score
-from goe.clusters import align_with_mixtures, loco_log_probs
+from goe.clusters import loco_log_probs
+from goe.mixtures import align_with_mixtures
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--seed', type=int, default=0)

@@ -12,8 +12,8 @@ import torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import racc, task_data, fit_images, fitted_router, leaves
-from goe.task import apply_augment
-from goe.latent import fit_head
+from goe.data import apply_augment
+from lab import fit_head_modes as fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--exp', required=True); p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded')
@@ -23,13 +23,13 @@ task, (_, te, info) = task_data(a.task, a.data); seed = a.seed + a.run
 xt, gt, _ = te.tensors(); gt = gt.numpy()
 K = task.branching ** (task.depth - 1)
 router = fitted_router(a.exp, a.run)
-xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.latent_fit.get('fit_images', 20000))
+xs, gs, _, _, _ = fit_images(a.task, a.data, seed, task.router_settings('latent').fit_images)
 ids = leaves(router, xs)
 def emit(**kw): print(json.dumps(dict(task=a.task, data=info['description'], run=a.run, **kw)), flush=True)
 emit(variant='fitted', fit=racc(ids, gs, K), test=racc(leaves(router, xt), gt, K))
 for views, mode, rounds in [(('noise',), 'threshold', 3), (('noise',), 'sinkhorn', 3), (('shift', 'noise', 'cutout'), 'threshold', 0),
                             (('shift', 'noise', 'cutout'), 'threshold', 3), (('shift', 'noise', 'cutout'), 'sinkhorn', 3)]:
     r = copy.deepcopy(router); t0 = time.time(); lines = []; torch.manual_seed(seed)   # the rounds' views draw from torch's global generator
-    new = fit_head(r, xs, ids, lambda b, v=views: apply_augment(b, v), task.latent_fit.get('head_epochs', 20), seed=seed, rounds=rounds, mode=mode, log=lines.append)
+    new = fit_head(r, xs, ids, lambda b, v=views: apply_augment(b, v), task.router_settings('latent').head_epochs, seed=seed, rounds=rounds, mode=mode, log=lines.append)
     emit(variant='self_label', views=list(views), mode=mode, rounds=rounds, ids=racc(new, gs, K), fit=racc(leaves(r, xs), gs, K),
          test=racc(leaves(r, xt), gt, K), rounds_log=lines, seconds=round(time.time() - t0, 1))

@@ -20,7 +20,8 @@ import numpy as np, torch
 torch.set_num_threads(1)
 import sys; from pathlib import Path; sys.path.insert(0, str(Path(__file__).parent))
 from diagnosis import fit_images, racc as racc_, per_class as per_class_
-from goe.clusters import align_within_class, align_with_mixtures, synchronise_clusters, pooled_pixels
+from goe.clusters import align_within_class, synchronise_clusters, pooled_pixels
+from goe.mixtures import align_with_mixtures
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist'); p.add_argument('--data', default='embedded'); p.add_argument('--seed', type=int, default=0)
@@ -38,7 +39,7 @@ start = align_within_class(pooled_pixels(x), y, K, seed=a.seed)            # wit
 emit(step='within_class', routing=racc(start, g), per_class=per_class(start, g), seconds=round(time.time() - t0, 1))
 
 t0 = time.time()
-synced = synchronise_clusters(x, y, start, K, epochs=3, seed=a.seed)           # one teacher per class, every pair scored, 200 random starts
+synced = synchronise_clusters(x, y, start, K, teacher_epochs=3, seed=a.seed)           # one teacher per class, every pair scored, 200 random starts
 emit(step='synchronised', routing=racc(synced, g), per_class=per_class(synced, g), changed=round(float((synced != start).mean()), 4),
      seconds=round(time.time() - t0, 1))
 
@@ -47,7 +48,8 @@ if a.mixture:
         t0 = time.time(); base = align_with_mixtures(x, y, K, sync=False, seed=a.seed)
         emit(step='mixture_fit', routing=racc(base, g), per_class=per_class(base, g), seconds=round(time.time() - t0, 1))
     # the same fit (components by leave-one-class-out teachers, then hard EM), started from the synchronised ids
-    from goe.clusters import class_features, class_mixtures, crossfit_log_probs, loco_log_probs, assign_components, gaussian_refine
+    from goe.clusters import crossfit_log_probs, loco_log_probs
+    from goe.mixtures import class_features, class_mixtures, assign_components, gaussian_refine
     t0 = time.time(); b = synced.copy()
     feats = class_features(x, y, 20, seed=a.seed); comp = class_mixtures(feats, y, 2 * K, a.seed)
     for it in range(5):                                                   # align_with_mixtures' passes, its defaults

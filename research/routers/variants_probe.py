@@ -1,6 +1,6 @@
 """Probe: settings of the Latent fit that did not take one version per digit further (a diagnosis against the TRUE groups).
 
-- `--mode align --fit JSON`: one fit (`align_with_mixtures`) on one run's fit images with other keywords (`epochs`: the
+- `--mode align --fit JSON`: one fit (`align_with_mixtures`) on one run's fit images with other keywords (`teacher_epochs`: the
   teachers' epochs, `perm_passes`, `keep_all`, ...); how right its ids are.
 - `--mode refit --seeds ...`: the fit's passes run again, starting from the majority of those seeds' cached fits
   (`consensus_probe.py --cache`) instead of from a start; how right the ids are after each pass.
@@ -13,7 +13,7 @@
   trains them, on soft targets (each image's share of fits per id; `soft_sq`: the shares squared and renormalised)
   instead of the unanimous images; test images routed right.
 
-    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"epochs": 6}'
+    OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"teacher_epochs": 6}'
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"perm_passes": 4}'
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"keep_all": false}'
     OMP_NUM_THREADS=1 PYTHONPATH=. python research/routers/variants_probe.py --mode align --fit '{"n_components": 12}'
@@ -32,9 +32,9 @@ import numpy as np, torch
 torch.set_num_threads(1)
 sys.path.insert(0, __import__('os').path.dirname(__file__))
 from diagnosis import fit_images, racc, task_data, fitted_router, leaves, head_augment, _match
-from goe.clusters import (align_with_mixtures, consensus_ids, loco_agreement, class_features, class_mixtures, crossfit_log_probs, loco_log_probs,
-                          assign_components, gaussian_refine)
-from goe.latent import fit_head
+from goe.clusters import loco_agreement, crossfit_log_probs, loco_log_probs
+from goe.mixtures import align_with_mixtures, consensus_ids, class_features, class_mixtures, assign_components, gaussian_refine
+from goe.head import fit_head
 
 p = argparse.ArgumentParser()
 p.add_argument('--task', default='rotated_mnist_1v'); p.add_argument('--data', default='embedded'); p.add_argument('--run_seed', type=int, default=0)
@@ -83,6 +83,6 @@ else:
         soft /= len(ids); xt, gt, _ = task_data(a.task, a.data)[1][1].tensors(); gt = gt.numpy(); out['heads'] = {}
         for name, lab in (('soft', soft), ('soft_sq', soft ** 2 / (soft ** 2).sum(1, keepdims=True))):
             r = fitted_router(a.exp, a.run_seed)
-            fit_head(r, x, lab.astype(np.float32), head_augment(task), task.latent_fit.get('head_epochs', 20), seed=a.run_seed)
+            fit_head(r, x, lab.astype(np.float32), head_augment(task), task.router_settings('latent').head_epochs, seed=a.run_seed)
             out['heads'][name] = dict(fit=racc(leaves(r, x), g, K), test=racc(leaves(r, xt), gt, K))
 print(json.dumps(dict(out, seconds=round(time.time() - t0))), flush=True)
