@@ -86,15 +86,20 @@ def fit(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, cbs=(), pre
 
 # %% ../nbs/03d_train.ipynb #0c6cd961
 class TrackCallback(Callback):
-    "Sends a model's training to `tracker` under `tag`: train loss and lr per batch; per epoch the mean train loss, router losses and expert shares per layer."
+    "Sends a model's training to `tracker` under `tag`: train loss and lr every `every` batches (their mean); per epoch the mean train loss, router losses and expert shares per layer."
     order, run_valid = 80, False
-    def __init__(self, tracker:Tracker, tag:str, n_probe:int=512): self.tracker, self.tag, self.n_probe, self.step, self.epochs = tracker, tag, n_probe, 0, 0
-    def before_epoch(self): self.tot, self.n, self.aux = 0., 0, []
+    def __init__(self, tracker:Tracker, tag:str, every:int=10, n_probe:int=512):
+        self.tracker, self.tag, self.every, self.n_probe, self.step, self.epochs = tracker, tag, every, n_probe, 0, 0
+    def before_fit(self): self.aux_cbs = [cb for cb in self.learn.cbs if hasattr(cb, 'router_loss')]     # callbacks with losses of their own
+    def before_epoch(self): self.tot, self.n, self.win, self.k, self.aux = 0., 0, 0., 0, []
     def after_batch(self):
-        loss = self.learn.loss.detach().item(); self.tot += loss; self.n += 1; self.step += 1
-        aux = [cb.router_loss for cb in self.learn.cbs if getattr(cb, 'router_loss', None) is not None]
+        self.win += self.learn.loss.detach().item(); self.k += 1; self.step += 1
+        aux = [cb.router_loss for cb in self.aux_cbs if cb.router_loss is not None]
         if aux: self.aux.append(sum(aux))
-        self.tracker.scalars(self.tag, dict(train_loss=loss, lr=self.learn.opt.hypers[-1]['lr']), self.step)
+        if self.k == self.every or self.iter + 1 == self.n_iter: self._send()
+    def _send(self):
+        self.tracker.scalars(self.tag, dict(train_loss=self.win / self.k, lr=self.learn.opt.hypers[-1]['lr']), self.step)
+        self.tot += self.win; self.n += self.k; self.win, self.k = 0., 0
     def after_epoch(self):
         self.epochs += 1
         vals = dict(epoch_train_loss=self.tot / max(self.n, 1), **({'router_loss': float(np.mean(self.aux))} if self.aux else {}))
