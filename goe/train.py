@@ -88,7 +88,7 @@ def fit(model:nn.Module, dls:DataLoaders, epochs:int, lr:float=3e-3, cbs=(), pre
 class TrackCallback(Callback):
     "Sends a model's training to `tracker` under `tag`: train loss and lr every `every` batches (their mean); per epoch the mean train loss, router losses and expert shares per layer."
     order, run_valid = 80, False
-    def __init__(self, tracker:Tracker, tag:str, every:int=10, n_probe:int=512):
+    def __init__(self, tracker, tag:str, every:int=10, n_probe:int=512):   # (`tracker`: a `goe.track.Tracker`)
         self.tracker, self.tag, self.every, self.n_probe, self.step, self.epochs = tracker, tag, every, n_probe, 0, 0
     def before_fit(self): self.aux_cbs = [cb for cb in self.learn.cbs if hasattr(cb, 'router_loss')]     # callbacks with losses of their own
     def before_epoch(self): self.tot, self.n, self.win, self.k, self.aux = 0., 0, 0., 0, []
