@@ -81,11 +81,13 @@ def ablation(exp_dir, device=None) -> tuple:
     _, test_ds, _ = load_data(task, c['data'])
     dev, rows, mats = get_device(device), [], {}
     for r in sorted(recs, key=lambda r: (model_order(model_key(r['router'])), r['width'], r['run'])):
-        model = load_model(unit_path(exp_dir/f"run_{r['run']}", r['router'], r['width'], '.pt')).to(dev)
-        acc, routed = specialisation_matrix(model, test_ds, task), routing_matrix(model, test_ds, task)
-        key = model_key(r['router']); mats[(key, r['width'], r['run'])] = (acc, routed)
+        key, own = model_key(r['router']), dict(own_leaf=np.nan, other_leaves=np.nan)     # (data without groups: no matrices)
+        if task.group_names:
+            model = load_model(unit_path(exp_dir/f"run_{r['run']}", r['router'], r['width'], '.pt')).to(dev)
+            acc, routed = specialisation_matrix(model, test_ds, task), routing_matrix(model, test_ds, task)
+            mats[(key, r['width'], r['run'])] = (acc, routed); own = own_vs_other(acc, routed.to_numpy().argmax(1))
         rows.append(dict(model=key, width=r['width'], run=r['run'], acc_trained=r['test']['accuracy'],
-                         acc_random=(r['random_routing'] or {}).get('accuracy', np.nan), **own_vs_other(acc, routed.to_numpy().argmax(1))))
+                         acc_random=(r['random_routing'] or {}).get('accuracy', np.nan), **own))
     t = pd.DataFrame(rows); t['accuracy_drop'] = t.acc_trained - t.acc_random
     return t, mats
 
@@ -97,7 +99,7 @@ def specialisation_frame(mats:dict) -> pd.DataFrame:
 def ablation_markdown(t:pd.DataFrame) -> str:
     "`ablation`'s table as markdown."
     return markdown_table(['model', 'width', 'run', 'trained routing', 'random routing', 'drop', 'own leaf', 'other leaves'],
-                          [[model_label(r.model), r.width, r.run] + [f'{v:.4f}' for v in (r.acc_trained, r.acc_random, r.accuracy_drop, r.own_leaf, r.other_leaves)]
+                          [[model_label(r.model), r.width, r.run] + [f'{v:.4f}' if np.isfinite(v) else '' for v in (r.acc_trained, r.acc_random, r.accuracy_drop, r.own_leaf, r.other_leaves)]
                            for r in t.itertuples()])
 
 def goe_ablation(experiment_name:str=RunConfig.experiment_name, out_dir:str=RunConfig.out_dir, device:str=RunConfig.device):

@@ -165,5 +165,4 @@ def rotated_faces_data(folder=None, size:int=28):
                              len(tr), len(te), is_generated(c['folder']), split=c['split'], size=size)
 
 rotated_faces = register_task(Task('rotated_faces', 'Rotated faces', rotated_faces_data, ROTATION_GROUPS, (0, 1, 2, 3), n_classes=2,
-                                   widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout'),
-                                   settings=dict(latent=dict(fits=4, features='gradients', n_dims=40))))
+                                   widths=(2, 4, 8, 16), check=check_celeba, group_views=('shift', 'noise', 'cutout')))

@@ -22,7 +22,8 @@ __all__ = ['IDENTITY', 'RunConfig', 'validate', 'resolve_settings', 'kind_settin
 
 # %% ../nbs/03b_config.ipynb #d45cf558
 def _routers_help() -> str:
-    return "routers to train, comma-separated: " + ', '.join(f"{n} ({k.label})" for n, k in router_kinds().items())
+    return ("routers to train, comma-separated: " + ', '.join(f"{n} ({k.label})" for n, k in router_kinds().items())
+            + "; default: every one the data allows (all, or all but oracle when the data has no groups: a folder whose table has no group column)")
 
 @dataclass
 class RunConfig:
@@ -31,7 +32,7 @@ class RunConfig:
     data: str|None = setting(None, "data folder (holding mnist/ or celeba/, or your own images); default $GOE_DATA, else the task's embedded data", 'str')
     experiment_name: str = setting('demo', "records go to <out_dir>/<experiment_name>/run_<i>/")
     out_dir: str = setting('experiments', "where experiments are written")
-    routers: tuple = setting(tuple(router_kinds()), _routers_help(), 'names')
+    routers: tuple|None = setting(None, _routers_help(), 'names')
     random_routing: bool = setting(True, "also evaluate every trained GoE with random routing (the ablation)")
     widths: tuple|None = setting(None, "width factors, comma-separated (default: the task's)", 'ints')
     num_epochs: int = setting(15, "training epochs (the same for every model)")
@@ -73,8 +74,8 @@ def _names(v): return tuple(t.strip() for t in (v.split(',') if isinstance(v, st
 
 def _check_run(c:RunConfig):
     "The checks of the fields that need no task: counts, rates, executor and device."
-    kinds = router_kinds(); bad = [r for r in c.routers if r not in kinds]
-    if bad or not c.routers: raise GoeError(f"unknown router {bad[0] if bad else c.routers!r}: choose from {', '.join(kinds)}")
+    kinds = router_kinds(); bad = [r for r in c.routers or () if r not in kinds]
+    if bad or c.routers == (): raise GoeError(f"unknown router {bad[0] if bad else c.routers!r}: choose from {', '.join(kinds)}")
     check_positive(num_epochs=c.num_epochs, num_runs=c.num_runs, bs=c.bs, jobs=c.jobs)
     for k in ('num_workers', 'seed'):
         v = getattr(c, k)
@@ -90,19 +91,31 @@ def _check_run(c:RunConfig):
     check_tracker(c.tracker)
     if c.tracking_uri and c.tracker != 'mlflow': raise GoeError("--tracking_uri names an MLflow store: add --tracker mlflow")
 
+def _routers(task:Task, asked:tuple|None, data:str) -> tuple:
+    "The routers to train: those `asked`, or by default every kind the data allows (a kind that needs groups only when it has some)."
+    kinds = router_kinds()
+    if asked is None: return tuple(n for n, k in kinds.items() if task.group_names or not k.needs_groups)
+    need = [n for n in asked if kinds[n].needs_groups]
+    if need and not task.group_names:
+        rest = [n for n in asked if n not in need] or [n for n, k in kinds.items() if not k.needs_groups]
+        what = f"{task.title} has no groups" if data == 'embedded' else f"{data} has no group column in its table"
+        raise GoeError(f"{what}, so {kinds[need[0]].label} cannot route: add a group column to its labels.csv, or leave {need[0]} out with --routers {','.join(rest)}")
+    return asked
+
 def validate(cfg:RunConfig) -> RunConfig:
-    "The checked, complete configuration: data folder resolved, the task's defaults and every router kind's settings filled in; a `GoeError` names the first bad setting. A resolved configuration is returned as it is."
+    "The checked, complete configuration: data folder resolved, the routers (default: every kind the data allows), the task's defaults and every router kind's settings filled in; a `GoeError` names the first bad setting. A resolved configuration is returned as it is."
     if cfg.resolved: return cfg
-    c = dataclasses.replace(cfg, routers=_names(cfg.routers), options=dict(cfg.options or {}))
+    c = dataclasses.replace(cfg, routers=None if cfg.routers is None else _names(cfg.routers), options=dict(cfg.options or {}))
     _check_run(c)
     check_out_dir(c.exp_dir)
     data = resolve_data(None if c.task == 'folder' else get_task(c.task), c.data)
     task = get_task(c.task, data, **c.options)
+    routers = _routers(task, c.routers, data)
     widths = _ints(c.widths or task.widths, 'widths')
     for w in widths: cnn_stages(**{k: v for k, v in task.arch(w).items() if k != 'branching'})   # the network exists at every width
     settings = resolve_settings(task, c.settings)
     check_data(task, data)
-    return dataclasses.replace(c, data=data, options=task.options, widths=widths, settings=settings, resolved=True)
+    return dataclasses.replace(c, data=data, routers=routers, options=task.options, widths=widths, settings=settings, resolved=True)
 
 # %% ../nbs/03b_config.ipynb #c920032b
 def _plain(v):

@@ -1,4 +1,4 @@
-"""A folder of your images with a table of label and group per image becomes a task: `goe-train --data FOLDER`.
+"""A folder of your images with a table of the label (and the group, when known) of each image becomes a task: `goe-train --data FOLDER`.
 
 Docs: https://goe-developers.github.io/goe/folder.html.md"""
 
@@ -25,12 +25,13 @@ TABLES = ('labels.csv', 'labels.parquet')
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 
 def make_image_folder(root, n:int=48, n_groups:int=3, n_classes:int=2, layout:str='table', size=(20, 16), modes=('L',),
-                      split:bool=False, source:bool=False, seed:int=0) -> Path:
-    "Write `n` generated images (PNG, every fourth JPEG; image `i` in mode `modes[i % len(modes)]`) and their table into `root`, marked as generated."
+                      split:bool=False, source:bool=False, groups:bool=True, seed:int=0) -> Path:
+    "Write `n` generated images (PNG, every fourth JPEG; image `i` in mode `modes[i % len(modes)]`) and their table (`groups=False`: without its group column) into `root`, marked as generated."
     from PIL import Image
     if layout not in ('table', 'imagefolder'): raise GoeError(f"unknown layout {layout!r}: use 'table' or 'imagefolder'")
+    if layout == 'imagefolder' and not groups: raise GoeError("layout 'imagefolder' writes a groups.csv of file,group: use layout 'table' for images without groups")
     root, rng, (w, h) = Path(root), np.random.default_rng(seed), size
-    groups, labels, s, off = [f'site_{chr(97 + g)}' for g in range(n_groups)], [f'class_{c}' for c in range(n_classes)], h // 3, (w - h) // 2
+    names, labels, s, off = [f'site_{chr(97 + g)}' for g in range(n_groups)], [f'class_{c}' for c in range(n_classes)], h // 3, (w - h) // 2
     rows = []
     for i in range(n):
         g, c = i % n_groups, (i // n_groups) % n_classes
@@ -38,8 +39,8 @@ def make_image_folder(root, n:int=48, n_groups:int=3, n_classes:int=2, layout:st
         x[top:top + s, off + top:off + top + s] = 110 + 140 * c // max(n_classes - 1, 1)
         f = f"{labels[c] if layout == 'imagefolder' else 'img'}/{i:04d}.{'jpg' if i % 4 == 1 else 'png'}"
         (root/f).parent.mkdir(parents=True, exist_ok=True); Image.fromarray(x).convert(modes[i % len(modes)]).save(root/f)
-        rows.append(dict(file=f, label=labels[c], group=groups[g], split='test' if (i // 2) % 5 == 4 else 'train', source=f'src{i // 2}'))
-    df = pd.DataFrame(rows)[(['file', 'group'] if layout == 'imagefolder' else ['file', 'label', 'group'])
+        rows.append(dict(file=f, label=labels[c], group=names[g], split='test' if (i // 2) % 5 == 4 else 'train', source=f'src{i // 2}'))
+    df = pd.DataFrame(rows)[(['file', 'group'] if layout == 'imagefolder' else ['file', 'label'] + (['group'] if groups else []))
                             + (['split'] if split else []) + (['source'] if source else [])]
     df.to_csv(root/('groups.csv' if layout == 'imagefolder' else 'labels.csv'), index=False)
     return mark_generated(root, 'goe.folder.make_image_folder')
@@ -48,21 +49,21 @@ def make_image_folder(root, n:int=48, n_groups:int=3, n_classes:int=2, layout:st
 def _read(path:Path) -> pd.DataFrame:
     try: df = pd.read_parquet(path) if path.suffix == '.parquet' else pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except ImportError: raise GoeError(f"reading {path} needs pyarrow: pip install pyarrow, or write the table as labels.csv") from None
-    except Exception as e: raise GoeError(f"{path} cannot be read as a table ({type(e).__name__}): write it as a CSV whose first line is file,label,group") from None
+    except Exception as e: raise GoeError(f"{path} cannot be read as a table ({type(e).__name__}): write it as a CSV whose first line is file,label,group (or file,label)") from None
     df.columns = [str(c).strip().lower() for c in df.columns]
     return df
 
 def read_table(folder) -> tuple:
-    "The table of the images in `folder` (string columns `file`, `label`, `group`, and `split`, `source` when given) and the file it came from."
+    "The table of the images in `folder` (string columns `file`, `label`, and `group`, `split`, `source` when given) and the file it came from."
     folder = Path(folder)
     path = next((folder/n for n in (*TABLES, 'groups.csv') if (folder/n).is_file()), None)
     if path is None:
-        if not any(folder.iterdir()): raise GoeError(f"{folder} is empty: put your images there with a labels.csv of file,label,group")
-        raise GoeError(f"{folder} has no labels.csv or labels.parquet (columns file,label,group), nor a groups.csv (file,group) for <label>/ folders: write one")
-    df, need = _read(path), ['file', 'group'] if path.name == 'groups.csv' else ['file', 'label', 'group']
+        if not any(folder.iterdir()): raise GoeError(f"{folder} is empty: put your images there with a labels.csv of file,label,group (or file,label)")
+        raise GoeError(f"{folder} has no labels.csv or labels.parquet (columns file,label,group, or file,label), nor a groups.csv (file,group) for <label>/ folders: write one")
+    df, need = _read(path), ['file', 'group'] if path.name == 'groups.csv' else ['file', 'label']
     missing = [c for c in need if c not in df.columns]
-    if missing: raise GoeError(f"{path} has no column {', '.join(missing)}: its header must name {','.join(need)} (and optionally split, source)")
-    cols = [c for c in (*need, 'split', 'source') if c in df.columns]
+    if missing: raise GoeError(f"{path} has no column {', '.join(missing)}: its header must name {','.join(need)} (and optionally {'' if 'group' in need else 'group, '}split, source)")
+    cols = [c for c in dict.fromkeys((*need, 'group', 'split', 'source')) if c in df.columns]
     df = df[cols].fillna('').astype(str).apply(lambda c: c.str.strip()).reset_index(drop=True)
     if not len(df): raise GoeError(f"{path} lists no images: add one row per image")
     df['file'] = [Path(f).as_posix() if f else f for f in df.file]
@@ -111,12 +112,12 @@ def _headers(folder:Path, files, table:Path) -> tuple:
     return (3 if any(m in COLOUR_MODES for m in modes) else 1), int(np.median(sides))
 
 def scan_folder(folder) -> dict:
-    "The checked table of `folder`, its group and class names, the image channels (1 or 3) and the images' median side."
+    "The checked table of `folder`, its group (none without a group column) and class names, the image channels (1 or 3) and the images' median side."
     folder = Path(folder).resolve(); df, path = read_table(folder)
     key = (str(folder), path.stat().st_mtime_ns, path.stat().st_size, folder.stat().st_mtime_ns)
     if key not in _SCANS: _SCANS[key] = _headers(folder, df.file, path)
     in_ch, side = _SCANS[key]
-    return dict(table=df, path=path, groups=_natural(df.group), classes=_natural(df.label), in_ch=in_ch, side=side)
+    return dict(table=df, path=path, groups=_natural(df.group) if 'group' in df else (), classes=_natural(df.label), in_ch=in_ch, side=side)
 
 # %% ../nbs/05a_folder.ipynb #0e2f3491
 def folder_split(df:pd.DataFrame, test_frac:float=0.2, seed:int=0) -> tuple:
@@ -139,7 +140,7 @@ def folder_split(df:pd.DataFrame, test_frac:float=0.2, seed:int=0) -> tuple:
 def check_folder(folder, test_frac:float=0.2, split_seed:int=0, **_) -> tuple:
     "Check a folder before any run (table, files, groups, classes, split); returns `(scan, test mask, split)`."
     s = scan_folder(folder); df, name = s['table'], s['path'].name
-    if len(s['groups']) < 2: raise GoeError(f"{name} names one group ({s['groups'][0]!r}): GoE routes each image by its group, so give at least 2 groups")
+    if len(s['groups']) == 1: raise GoeError(f"{name} names one group ({s['groups'][0]!r}): GoE Oracle routes each image by its group, so give at least 2 groups, or drop the group column to train without groups")
     if len(s['classes']) < 2: raise GoeError(f"{name} names one label ({s['classes'][0]!r}): a classifier needs at least 2 labels")
     te, how = folder_split(df, test_frac, split_seed)
     if te.all() or not te.any(): raise GoeError(f"the split ({how}) leaves no {'training' if te.all() else 'test'} images: change the split column or --test_frac")
@@ -151,13 +152,13 @@ def check_folder(folder, test_frac:float=0.2, split_seed:int=0, **_) -> tuple:
 
 # %% ../nbs/05a_folder.ipynb #889f39b9
 FOLDER_HELP = dict(size="image side after the square centre crop: a multiple of 2**n_conv; the default is the images' median side, at most 32",
-                   n_conv="conv blocks of the network; the tree has 2**n_conv leaves, and the default gives each group its own",
-                   group_leaf="the Oracle's leaf of each group, comma-separated in the order of the groups; empty: spread over the leaves",
+                   n_conv="conv blocks of the network; the tree has 2**n_conv leaves, and the default gives each group its own (without a group column: 2, so 4 leaves)",
+                   group_leaf="the Oracle's leaf of each group, comma-separated in the order of the groups; empty: spread over the leaves (without a group column: unused)",
                    test_frac="share of the images (of the sources, with a source column) in test when the table has no split column",
                    split_seed="seed of that split", augment="training augmentations, comma-separated: flip, shift, noise, cutout; empty: none")
 
 def tree_convs(n_groups:int) -> int:
-    "Conv blocks (at least 2) for a tree with a leaf for each of `n_groups` groups."
+    "Conv blocks (at least 2) for a tree with a leaf for each of `n_groups` groups (no groups: 2, a tree of 4 leaves)."
     return max(2, math.ceil(math.log2(max(n_groups, 1))))
 
 def _augments(spec) -> tuple:
@@ -175,6 +176,7 @@ class FolderTask(Task):
         if self.size % leaves or self.size < 8: raise GoeError(f"--size {self.size} does not fit {self.n_conv} conv blocks: pass a multiple of {leaves} of at least 8")
         if isinstance(self.group_leaf, str):
             spec = self.group_leaf.replace(' ', '')
+            if spec and not G: raise GoeError("--group_leaf places each group's images on a leaf, but the table has no group column: leave --group_leaf out")
             if not spec and G > leaves: raise GoeError(f"{G} groups need {tree_convs(G)} conv blocks for a leaf each, not --n_conv {self.n_conv}")
             try: gl = tuple(int(t) for t in spec.split(',')) if spec else tuple(g * leaves // G for g in range(G))
             except ValueError: raise GoeError(f"--group_leaf must be comma-separated leaf numbers like 0,1,2, got {spec!r}") from None
@@ -190,22 +192,24 @@ def folder_data(folder, size:int=32, test_frac:float=0.2, split_seed:int=0, augm
     df, grey, folder = s['table'], s['in_ch'] == 1, Path(folder).resolve()
     x = torch.as_tensor(read_images([folder/f for f in df.file], size, grey))
     x = x[:, None] if grey else x.permute(0, 3, 1, 2)
-    g, y = (np.array(df[c].map({n: i for i, n in enumerate(s[k])}), dtype=np.int64) for c, k in (('group', 'groups'), ('label', 'classes')))
+    ids = lambda c, k: np.array(df[c].map({n: i for i, n in enumerate(s[k])}), dtype=np.int64)
+    G = len(s['groups']); g, y = ids('group', 'groups') if G else np.zeros(len(df), np.int64), ids('label', 'classes')   # (no groups: all 0, read by no router)
     tr, tst = GroupedImages(x[~te], g[~te], y[~te], augment=_augments(augment)), GroupedImages(x[te], g[te], y[te])
-    sizes = lambda m: np.bincount(g[m], minlength=len(s['groups'])).tolist()
-    return tr, tst, data_info(f"your images in {folder} ({len(df):,} {'grey' if grey else 'colour'} images at {size}x{size}, {len(s['groups'])} groups, "
+    sizes = lambda m: np.bincount(g[m], minlength=G).tolist() if G else []
+    return tr, tst, data_info(f"your images in {folder} ({len(df):,} {'grey' if grey else 'colour'} images at {size}x{size}, {f'{G} groups' if G else 'no groups'}, "
                               f"{len(s['classes'])} classes)", folder, len(tr), len(tst), is_generated(folder), split=how, size=size, in_ch=s['in_ch'],
-                              table=s['path'].name, class_names=list(s['classes']), group_names=list(s['groups']),
+                              table=s['path'].name, class_names=list(s['classes']), grouped=bool(G), group_names=list(s['groups']),
                               group_sizes_train=sizes(~te), group_sizes_test=sizes(te))
 
 def folder_task(data) -> FolderTask:
     "The task of the images in folder `data` (what `get_task('folder', data)` returns)."
-    if data is None: raise GoeError("task folder reads your own images: pass --data FOLDER (with a labels.csv of file,label,group, or <label>/ folders and a groups.csv)")
+    if data is None: raise GoeError("task folder reads your own images: pass --data FOLDER (with a labels.csv of file,label,group or file,label, or <label>/ folders and a groups.csv)")
     s = scan_folder(data); n_conv = tree_convs(len(s['groups'])); k = 2 ** n_conv
     opts = dict(size=max(min(s['side'], 32) // k * k, k * math.ceil(8 / k)), n_conv=n_conv, group_leaf='', test_frac=0.2, split_seed=0, augment='')
     return FolderTask('folder', f'Your images ({Path(data).name})', folder_data, s['groups'], '', n_classes=len(s['classes']), in_ch=s['in_ch'],
                       size=opts['size'], n_conv=n_conv, widths=(2, 4, 8, 16), check=check_folder, options=opts,
-                      option_help=dict(FOLDER_HELP, group_leaf=FOLDER_HELP['group_leaf'].replace('groups', f"groups ({', '.join(s['groups'])})")))
+                      option_help=dict(FOLDER_HELP, group_leaf=FOLDER_HELP['group_leaf'].replace('groups', f"groups ({', '.join(s['groups'])})") if s['groups']
+                                       else "unused: the table has no group column, so there is no Oracle to place"))
 
 register_task(name='folder', factory=folder_task)
 

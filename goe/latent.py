@@ -16,6 +16,7 @@ from .router import Router, tree_paths, router_kind
 from .vqvae import VQVAE
 from .clusters import hierarchical_clusters, align_within_class, order_leaves, pooled_pixels, align_with_teacher, loco_agreement, lda_projection
 from .mixtures import class_features, class_mixtures, align_with_mixtures, consensus_ids, check_features
+from .styles import style_statistics, style_ids
 from .head import fit_head
 
 # %% auto #0
@@ -33,7 +34,7 @@ class LatentSettings:
     vq_n_codes: int = setting(32, "codes in the codebook")
     vq_down: int = setting(2, "factor the images are average-pooled by before the encoder")
     vq_n_stride: int = setting(1, "stride-2 convolutions of the encoder")
-    refine: str|None = setting('mixture', "how the leaves' ids are fitted with the training labels: mixture (within-class mixtures given ids by CNN teachers), teacher (within-class k-means aligned by teachers), within_class (aligned linearly), or none (k-means on the latent)", 'str')
+    refine: str|None = setting('auto', "how the leaves' ids are fitted with the training labels: auto (the style fit and the mixture fit, keeping the ids that carry over best between classes), style (groups in the images' style statistics, the class factored out), mixture (within-class mixtures given ids by CNN teachers), teacher (within-class k-means aligned by teachers), within_class (aligned linearly), or none (k-means on the latent)", 'str')
     latent: str = setting('pre_quant', "what the router reads: pre_quant (the encoder's output) or quantised (its codes)")
     head: int = setting(16, "hidden units of the head that learns the ids (0: the nearest centroid in the discriminant space)")
     head_views: tuple = setting(('noise',), "the task's group-keeping views the head is trained through, comma-separated", 'names')
@@ -67,14 +68,15 @@ def _check(self:LatentSettings):
         except ValueError: pass
     at_least(1, 'vq_epochs', 'vq_hidden', 'vq_res_ch', 'vq_code_dim', 'vq_n_codes', 'vq_down', 'head_epochs', 'n_dims', 'fits', 'teacher_epochs', 'bs', *(('n_components',) if self.n_components is not None else ()))
     at_least(0, 'vq_n_res', 'vq_n_stride', 'head', 'fit_images', 'rounds', 'perm_passes', 'sample_passes')
-    if self.refine not in (None, 'within_class', 'teacher', 'mixture'): raise GoeError(f"unknown refine {self.refine!r}: use None, 'within_class', 'teacher' or 'mixture'")
+    if self.refine not in (None, 'within_class', 'teacher', 'mixture', 'style', 'auto'): raise GoeError(f"unknown refine {self.refine!r}: use 'auto', 'style', 'mixture', 'teacher', 'within_class' or None")
+    mixture = self.refine in ('mixture', 'auto')                       # the fits that run the within-class mixtures
     if self.latent not in ('quantised', 'pre_quant'): raise GoeError(f"unknown latent {self.latent!r}: use 'quantised' or 'pre_quant'")
     if self.head and not self.refine: raise GoeError("a head learns the fitted cluster ids: it needs refine (labels), not refine=None (or head=0)")
     if self.start not in ('kmeans', 'components', 'auto'): raise GoeError(f"unknown start {self.start!r}: use 'kmeans', 'components' or 'auto'")
-    if check_features(self.features) != 'pixels' and self.refine != 'mixture': raise GoeError(f"features={self.features!r}: the mixtures that read it need refine='mixture'")
-    if self.fits > 1 and self.refine != 'mixture': raise GoeError(f"fits={self.fits}: several fits need refine='mixture' (one fit: fits=1)")
+    if check_features(self.features) != 'pixels' and not mixture: raise GoeError(f"features={self.features!r}: the mixtures that read it need refine='mixture' or 'auto'")
+    if self.fits > 1 and not mixture: raise GoeError(f"fits={self.fits}: several fits need refine='mixture' or 'auto' (one fit: fits=1)")
     if self.agree != 'auto' and not (isinstance(self.agree, (int, float)) and 0 <= self.agree <= 1): raise GoeError(f"agree={self.agree!r}: the share of fits that must agree is between 0 and 1, or 'auto'")
-    if self.rounds and not (self.refine == 'mixture' and self.head): raise GoeError(f"rounds={self.rounds}: the rounds relabel the mixtures' components with the head's leaves: they need refine='mixture' and a head")
+    if self.rounds and not (mixture and self.head): raise GoeError(f"rounds={self.rounds}: the rounds relabel the mixtures' components with the head's leaves: they need refine='mixture' or 'auto', and a head")
 
 @patch
 def vq(self:LatentSettings, in_ch:int, size:int) -> dict:
@@ -92,7 +94,7 @@ class LatentRouter(Router):
         s = settings or task.router_settings(cls.kind)
         return cls(vqvae or VQVAE(**s.vq(task.in_ch, task.size)), task.depth, task.branching, s.refine, s.latent, s.head)
 
-    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='mixture', latent:str='pre_quant', head:int=0):
+    def __init__(self, vqvae, depth:int, branching:int=2, refine:str|None='auto', latent:str='pre_quant', head:int=0):
         super().__init__(depth)
         refine = LatentSettings(refine=refine, latent=latent, head=head).refine          # refused here as in the settings
         self.branching, self.refine, self.latent_kind, self.head_units, self.vq_config = branching, refine, latent, int(head), dict(vqvae.config)
@@ -196,10 +198,26 @@ def fit(self:LatentRouter, x:torch.Tensor, y:torch.Tensor|None=None, settings:La
 def _fit_ids(self:LatentRouter, x, y:np.ndarray, lat:np.ndarray, s:LatentSettings, seed:int, log=None) -> tuple:
     "The fitted ids `[n]`, the share of the fits that gave each image its id `[n]`, and (with `rounds`) the first fit's within-class components `[n]`."
     n, ones = len(self.leaf_paths), np.ones(len(y))
+    self.fit_report['refine'] = self.refine
     if self.refine == 'within_class': return align_within_class(lat, y, n, seed=seed), ones, None
     if self.refine == 'teacher':                        # fit-time only: pooled pixels for the clusters, CNN teachers to align them
         a = align_within_class(pooled_pixels(x.cpu()), y, n, seed=seed)
         return align_with_teacher(x, y, a, n, s.perm_passes, s.sample_passes, s.teacher_epochs, seed=seed, log=log), ones, None
+    if self.refine in ('style', 'auto'):
+        st = style_ids(style_statistics(x.cpu()), y, n, seed=seed)
+        if log: log(f"style: {n} groups in the images' style statistics, the class factored out")
+        if self.refine == 'style': return st, ones, None
+    a, share, comp = self._fit_mixtures(x, y, s, seed, log)
+    if self.refine == 'mixture': return a, share, comp
+    score = {k: loco_agreement(x, y, v, n, s.teacher_epochs, seed + 7) for k, v in (('style', st), ('mixture', a))}
+    kept = max(score, key=score.get); self.fit_report.update(refine=kept, refine_agreement=score)      # 'auto': the ids that carry over best between classes
+    if log: log("ids: " + ", ".join(f"{k} agreement {v:.3f}" for k, v in score.items()) + f"; kept {kept}")
+    return (st, ones, None) if kept == 'style' else (a, share, comp)
+
+@patch
+def _fit_mixtures(self:LatentRouter, x, y:np.ndarray, s:LatentSettings, seed:int, log=None) -> tuple:
+    "The ids of `s.fits` mixture fits' majority `[n]`, the share of the fits that gave each image its id `[n]`, and (with `rounds`) the first fit's within-class components `[n]`."
+    n = len(self.leaf_paths)
     reports = [{} for _ in range(s.fits)]
     tell = lambda i: (lambda line: log(f"fit {i + 1} of {s.fits}: {line}")) if log and s.fits > 1 else log
     ids = [align_with_mixtures(x, y, n, s.perm_passes, s.sample_passes, s.teacher_epochs, n_dims=s.n_dims, start=s.start, sync=s.sync,
@@ -213,7 +231,7 @@ def _fit_ids(self:LatentRouter, x, y:np.ndarray, lat:np.ndarray, s:LatentSetting
 @patch
 def _learn(self:LatentRouter, x, y, lat, a, share, comp, s:LatentSettings, seed:int, augment=None, log=None) -> np.ndarray:
     "Teach the router the ids `a` of the images a share `s.agree` of the fits agree on (`share` `[n]`); returns its leaves `[n]`."
-    several = self.refine == 'mixture' and s.fits > 1
+    several = self.fit_report['refine'] == 'mixture' and s.fits > 1
     shares = [s.agree] if s.agree != 'auto' or not several else [0.0] + [k / s.fits for k in range(s.fits // 2 + 1, s.fits + 1)]
     start_state, scores = copy.deepcopy(self.state_dict()), {}
     for ag in shares:                                     # 'auto': each share's router, scored by how its leaves carry over between classes
@@ -242,7 +260,7 @@ def _learn_share(self:LatentRouter, x, y, lat, a, keep, comp, s:LatentSettings, 
         return leaf, []
     self.shift.copy_(torch.as_tensor(lat.mean(0))); self.scale.copy_(torch.as_tensor(lat.std(0) + 1e-3))
     report = {}
-    leaf = fit_head(self, x, leaf, augment, s.head_epochs, seed=seed, weight=keep, rounds=s.rounds, classes=y, components=comp, log=log, report=report)
+    leaf = fit_head(self, x, leaf, augment, s.head_epochs, seed=seed, weight=keep, rounds=s.rounds if comp is not None else 0, classes=y, components=comp, log=log, report=report)
     return leaf, report['rounds']
 
 # %% ../nbs/02a_latent.ipynb #869c463e

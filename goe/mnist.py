@@ -104,13 +104,15 @@ rotated_mnist = register_task(Task('rotated_mnist', 'Rotated MNIST', rotated_mni
                                    group_views=('shift', 'noise', 'cutout')))
 
 # %% ../nbs/04_mnist.ipynb #1b71108c
-def one_version(images, digits, prefer:float=0.55, seed:int=0) -> GroupedImages:
-    "Each source image once, in a group drawn with class-dependent odds: class `c` takes group `c % 4` with probability `prefer`, the others share the rest."
+def one_version(images, digits, prefer:float=0.55, seed:int=0, make=rotate_group) -> GroupedImages:
+    "Each source image once, in a group drawn with class-dependent odds (class `c` takes group `c % 4` with probability `prefer`, the others share the rest), made by `make(images, group)` (default: the rotation groups)."
     digits = np.asarray(digits); rng = np.random.default_rng(seed)
     odds = np.full((10, 4), (1 - prefer) / 3); odds[np.arange(10), np.arange(10) % 4] = prefer
     g = np.array([rng.choice(4, p=odds[c]) for c in digits])
     images = torch.as_tensor(np.asarray(images), dtype=torch.uint8)
-    x = torch.stack([rotate_group(images[i], int(gi)) for i, gi in enumerate(g)]) if len(g) else images
+    parts = {k: make(images[torch.as_tensor(g == k)], k) for k in range(4)}      # each group's images, made at once
+    x = torch.zeros((len(g), *parts[0].shape[1:]), dtype=torch.uint8)
+    for k, p in parts.items(): x[torch.as_tensor(g == k)] = p
     return GroupedImages(x, g, digits)
 
 def rotated_mnist_1v_data(folder=None, verify:bool=False):
@@ -121,5 +123,4 @@ def rotated_mnist_1v_data(folder=None, verify:bool=False):
                              group_sizes_train=np.bincount(tr.group, minlength=4).tolist(), group_sizes_test=np.bincount(te.group, minlength=4).tolist())
 
 rotated_mnist_1v = register_task(dataclasses.replace(
-    rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data,
-    settings=dict(latent=dict(fits=4, rounds=3, head_epochs=40))))
+    rotated_mnist, name='rotated_mnist_1v', title='Rotated MNIST, one version per digit', load=rotated_mnist_1v_data))

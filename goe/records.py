@@ -163,10 +163,11 @@ def records_frame(recs) -> pd.DataFrame:
                     path_params=r['params']['path'], train_s=r['train']['seconds'], data=r['data']['description'], data_key=str(data_key(r['data'])))
         rows.append(dict(base, model=model_key(r['router']), routing='trained', accuracy=r['test']['accuracy'], flops=r['flops']['total'],
                          router_flops=r['flops']['router'], params=r['params']['graph'] + r['params']['router'],
-                         routing_accuracy=(r.get('routing') or {}).get('routing_accuracy', np.nan) if not get_kind(r['router']).dense else np.nan))
+                         routing_accuracy=(r.get('routing') or {}).get('routing_accuracy', np.nan) if not get_kind(r['router']).dense else np.nan,
+                         fit_s=(r.get('router_fit') or {}).get('seconds', np.nan)))
         if r.get('random_routing'):
             rows.append(dict(base, model=model_key(r['router'], 'random'), routing='random', accuracy=r['random_routing']['accuracy'],
-                             flops=r['flops']['path'], router_flops=0, params=r['params']['graph'], routing_accuracy=np.nan))
+                             flops=r['flops']['path'], router_flops=0, params=r['params']['graph'], routing_accuracy=np.nan, fit_s=np.nan))
     return pd.DataFrame(rows)
 
 def check_one_source(df:pd.DataFrame, what:str='these records'):
@@ -194,9 +195,9 @@ def load_records(exp_dir, task:str|None=None) -> pd.DataFrame:
 
 # %% ../nbs/03c_records.ipynb #8a118b9e
 def summarize(df:pd.DataFrame) -> pd.DataFrame:
-    "Mean and std over runs of test accuracy per (model, width), with FLOPs, parameters and routing accuracy."
+    "Mean and std over runs of test accuracy per (model, width), with FLOPs, parameters, routing accuracy and the seconds the router's fit took."
     out = df.groupby(['model', 'width'], sort=False).agg(runs=('accuracy', 'size'), acc_mean=('accuracy', 'mean'), acc_std=('accuracy', 'std'),
-            flops=('flops', 'mean'), router_flops=('router_flops', 'mean'), params=('params', 'mean'), routing_accuracy=('routing_accuracy', 'mean'))
+            flops=('flops', 'mean'), router_flops=('router_flops', 'mean'), params=('params', 'mean'), routing_accuracy=('routing_accuracy', 'mean'), fit_s=('fit_s', 'mean'))
     out = out.reset_index()
     return out.sort_values(['width', 'model'], key=lambda c: c.map(model_order) if c.name == 'model' else c, kind='stable').reset_index(drop=True)
 
@@ -209,5 +210,6 @@ def format_summary(s:pd.DataFrame) -> str:
     def row(r):
         std = f' ± {r.acc_std:.4f}' if np.isfinite(r.acc_std) else ''
         ra = f'{r.routing_accuracy:.1%}' if np.isfinite(r.routing_accuracy) else ''
-        return [model_label(r.model), r.width, r.runs, f'{r.acc_mean:.4f}{std}', ra, f'{r.flops:,.0f} ({r.router_flops:,.0f})', f'{r.params:,.0f}']
-    return markdown_table(['model', 'width', 'runs', 'test accuracy', "routed to its group's leaf", 'FLOPs/sample (router)', 'params'], [row(r) for r in s.itertuples()])
+        fit = f'{r.fit_s:,.0f}' if np.isfinite(r.fit_s) else ''
+        return [model_label(r.model), r.width, r.runs, f'{r.acc_mean:.4f}{std}', ra, fit, f'{r.flops:,.0f} ({r.router_flops:,.0f})', f'{r.params:,.0f}']
+    return markdown_table(['model', 'width', 'runs', 'test accuracy', "routed to its group's leaf", 'router fit (s)', 'FLOPs/sample (router)', 'params'], [row(r) for r in s.itertuples()])

@@ -98,7 +98,7 @@ def gap_markdown(g:pd.DataFrame) -> str:
 
 # %% ../nbs/07_results.ipynb #232d6b59
 def label_free_summary(df:pd.DataFrame, ref:str|None=None) -> pd.DataFrame:
-    "Per label-free GoE (a router kind that starts from the Latent fit) and width: accuracy, its difference to `ref` in points (default `ref`: the GoE routed by the group metadata), routing accuracy, router FLOPs over path FLOPs."
+    "Per label-free GoE (a router kind that starts from the Latent fit) and width: accuracy, its difference to `ref` in points (default `ref`: the GoE routed by the group metadata), routing accuracy, router FLOPs over path FLOPs, and the seconds of the router's fit."
     kinds = router_kinds().values()
     ref = ref or next(k.key for k in kinds if not k.dense and not k.from_fit)
     s, rows = summarize(df).set_index(['model', 'width']), []
@@ -107,15 +107,15 @@ def label_free_summary(df:pd.DataFrame, ref:str|None=None) -> pd.DataFrame:
         for w, r in s.loc[k.key].iterrows():
             rows.append(dict(model=k.key, label=k.label, width=w, runs=int(r.runs), acc_mean=r.acc_mean, routing_accuracy=r.routing_accuracy,
                              vs_ref=100 * (r.acc_mean - s.acc_mean[(ref, w)]) if (ref, w) in s.index else np.nan,
-                             router_share=r.router_flops / (r.flops - r.router_flops)))
-    out = pd.DataFrame(rows, columns=['model', 'label', 'width', 'runs', 'acc_mean', 'vs_ref', 'routing_accuracy', 'router_share'])
+                             router_share=r.router_flops / (r.flops - r.router_flops), fit_s=r.fit_s))
+    out = pd.DataFrame(rows, columns=['model', 'label', 'width', 'runs', 'acc_mean', 'vs_ref', 'routing_accuracy', 'router_share', 'fit_s'])
     out.attrs['ref'] = ref
     return out
 
 def label_free_markdown(t:pd.DataFrame) -> str:
     "`label_free_summary` as a markdown table."
-    return markdown_table(['model', 'width', 'runs', 'test accuracy', f"vs {model_label(t.attrs['ref'])} (points)", "routed to its group's leaf", 'router FLOPs / path FLOPs'],
-                          [[r.label, r.width, r.runs, f'{r.acc_mean:.4f}', _fmt(r.vs_ref, '+.2f'), _fmt(r.routing_accuracy, '.1%'), f'{r.router_share:.0%}']
+    return markdown_table(['model', 'width', 'runs', 'test accuracy', f"vs {model_label(t.attrs['ref'])} (points)", "routed to its group's leaf", 'router FLOPs / path FLOPs', 'router fit (s)'],
+                          [[r.label, r.width, r.runs, f'{r.acc_mean:.4f}', _fmt(r.vs_ref, '+.2f'), _fmt(r.routing_accuracy, '.1%'), f'{r.router_share:.0%}', _fmt(r.fit_s, ',.0f')]
                            for r in t.itertuples()])
 
 # %% ../nbs/07_results.ipynb #b8678c55
@@ -130,10 +130,11 @@ def fit_summary(exp_dir) -> pd.DataFrame:
 def fit_markdown(t:pd.DataFrame) -> str:
     "`fit_summary` as a markdown table."
     def rounds(rs): return f"{len(rs)}: {rs[-1]['changed']:.1%} changed, {rs[-1]['kept']:.0%} kept in the last" if rs else '0'
-    return markdown_table(['run', 'fits', 'starts kept', 'fits that must agree', "each share's agreement", 'fit images learned', 'self-labelling rounds', 'fit time'],
-                          [[r.run, r.fits, ' / '.join(f'`{s}`' for s in r.starts), f'{r.agree:.0%}' if r.fits > 1 else '-',
+    kept = lambda r: f"`{r.refine}`" if isinstance(getattr(r, 'refine', None), str) else '-'     # (records made before 'auto' say nothing)
+    return markdown_table(['run', 'ids kept', 'fits', 'starts kept', 'fits that must agree', "each share's agreement", 'fit images learned', 'self-labelling rounds', 'fit time'],
+                          [[r.run, kept(r), r.fits, ' / '.join(f'`{s}`' for s in r.starts) or '-', f'{r.agree:.0%}' if r.fits > 1 else '-',
                             ', '.join(f'{float(k):.0%}: {v:.3f}' for k, v in r.agreement.items()) or '-', f'{r.learned:.1%}', rounds(r.rounds), f'{r.seconds:,.0f}s']
-                           for r in t.itertuples()], 'rrlrlrlr')
+                           for r in t.itertuples()], 'rlrlrlrlr')
 
 # %% ../nbs/07_results.ipynb #62c5ea54
 def goe_results(

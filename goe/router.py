@@ -96,6 +96,7 @@ class RouterKind:
     dense: bool = False            # one path, no tree: the dense baseline's graph
     from_fit: str|None = None      # the kind whose label-free fit of the run it starts from (itself, for the kind that fits)
     random_routing: bool = True    # a trained model can also be evaluated with random routing
+    needs_groups: bool = False     # it routes by each image's group: data without groups cannot train it
     settings: type|None = None     # its settings: a dataclass of documented fields
     cls: type|None = None          # the `Router` subclass
 
@@ -127,7 +128,7 @@ def dense_kind() -> RouterKind:
     return next(k for k in router_kinds().values() if k.dense)
 
 # %% ../nbs/02_router.ipynb #8b7d2f4e
-@router_kind('oracle', label='GoE Oracle', color='tab:blue', marker='o', order=1)
+@router_kind('oracle', label='GoE Oracle', color='tab:blue', marker='o', order=1, needs_groups=True)
 class OracleRouter(Router):
     "Route by metadata: group `g` takes path `table[g]` (`table`: `[n_groups, n_layers]`)."
     @classmethod

@@ -57,17 +57,19 @@ def fit_latent_router(task:Task, train_ds, test_ds, run_dir, seed:int, settings:
     def step(line): steps.append(line); log and log(f"{name}  fit: {line}")
     with Heartbeat(step, log and (lambda line: log(f"{name}  {line}")), what='fit: still working') as hb:   # a line at least every 10 s
         router.fit(x[sub], y[sub], s, seed=seed, augment=(lambda b: apply_augment(b, views)) if views else None, log=hb)
-    n_exp = tuple(task.branching ** l for l in range(task.depth))
+    n_exp, grouped = tuple(task.branching ** l for l in range(task.depth)), bool(task.group_names)     # (data without groups: utilisation only)
     fit_info = dict(seconds=round(time.perf_counter() - t0, 3), fit_images=len(sub), vq_epochs=s.vq_epochs, report=router.fit_report,
-                    train=routing_stats(_routed(router, x), n_exp, g), test=routing_stats(_routed(router, test_ds.tensors()[0]), n_exp, test_ds.group), steps=steps)
+                    train=routing_stats(_routed(router, x), n_exp, g if grouped else None),
+                    test=routing_stats(_routed(router, test_ds.tensors()[0]), n_exp, test_ds.group if grouped else None), steps=steps)
     save_checkpoint(Path(run_dir)/'latent_router.pt', router, dict(settings=dataclasses.asdict(s), router=router.spec(), fit=fit_info))
-    if log: log(f"{name}  Latent router fitted in {fit_info['seconds']:.0f}s: {fit_info['test']['routing_accuracy']:.1%} of the test images reach their group's leaf")
+    if log: log(f"{name}  Latent router fitted in {fit_info['seconds']:.0f}s: " + (f"{fit_info['test']['routing_accuracy']:.1%} of the test images reach their group's leaf" if grouped
+                else f"its leaves take {', '.join(f'{v:.0%}' for v in fit_info['test']['layers'][-1]['share'])} of the test images (no groups to score them against)"))
     return router.to(get_device(device)), fit_info
 
 # %% ../nbs/03e_run.ipynb #ac068401
 def _flop_probe(test_ds, n_groups:int, dev):
-    "A few test images of every group, for the per-sample FLOPs of the paths the test set takes."
-    idx = torch.cat([torch.nonzero(test_ds.group == g)[:4, 0] for g in range(n_groups)])
+    "A few test images of every group (without groups: the first 16), for the per-sample FLOPs of the paths the test set takes."
+    idx = torch.cat([torch.nonzero(test_ds.group == g)[:4, 0] for g in range(n_groups)]) if n_groups else torch.arange(min(16, len(test_ds)))
     x, g, _ = test_ds.get_batch(idx, augment=False)
     return x.to(dev), g.to(dev)
 

@@ -67,7 +67,8 @@ class Task:
 
 # %% ../nbs/03a_task.ipynb #a3c5e7f9
 TASK_MODULES = {'rotated_mnist': 'goe.mnist', 'rotated_mnist_1v': 'goe.mnist', 'celeba': 'goe.celeba',
-                'rotated_faces': 'goe.celeba', 'folder': 'goe.folder'}
+                'rotated_faces': 'goe.celeba', 'folder': 'goe.folder', 'corrupted_mnist': 'goe.shifts',
+                'corrupted_mnist_1v': 'goe.shifts', 'tinted_mnist_1v': 'goe.shifts'}
 _TASKS = {}
 
 def register_task(task:Task|None=None, name:str|None=None, factory:Callable|None=None):

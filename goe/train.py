@@ -147,16 +147,16 @@ def _ddp(learn:Learner):
 # %% ../nbs/03d_train.ipynb #5d8e2d54
 @torch.no_grad()
 def evaluate(model:Routed, dl, n_groups:int) -> dict:
-    "Test accuracy overall and per group of `model` on `dl`, and the routing statistics of the paths it took."
+    "Test accuracy overall and per group of `model` on `dl`, and the routing statistics of the paths it took (scored against the groups); `n_groups=0`: data without groups, no per-group numbers."
     model.eval()
-    correct, seen, paths, groups = torch.zeros(n_groups), torch.zeros(n_groups), [], []
+    correct, seen, paths, groups = torch.zeros(max(n_groups, 1)), torch.zeros(max(n_groups, 1)), [], []
     for x, g, y in dl:
         path = model.router(x, g)
-        ok = (model.graph(x, path).argmax(1) == y).float().cpu(); g = g.cpu()
+        ok = (model.graph(x, path).argmax(1) == y).float().cpu(); g = g.cpu() if n_groups else torch.zeros_like(ok, dtype=torch.long)
         correct.index_add_(0, g, ok); seen.index_add_(0, g, torch.ones_like(ok))
         paths.append(path.cpu()); groups.append(g)
-    return dict(accuracy=(correct.sum() / seen.sum()).item(), accuracy_per_group=(correct / seen.clamp(min=1)).tolist(),
-                n_per_group=seen.long().tolist(), routing=routing_stats(torch.cat(paths), model.graph.n_experts, torch.cat(groups)))
+    return dict(accuracy=(correct.sum() / seen.sum()).item(), accuracy_per_group=(correct / seen.clamp(min=1))[:n_groups].tolist(),
+                n_per_group=seen.long()[:n_groups].tolist(), routing=routing_stats(torch.cat(paths), model.graph.n_experts, torch.cat(groups) if n_groups else None))
 
 def random_routing(model:Routed, dl, n_groups:int, seed:int=0) -> dict:
     "`evaluate` of `model`'s trained graph with a seeded random path per sample instead of its router."
