@@ -41,14 +41,14 @@ def fit_line(task_name:str, data:str, seed:int) -> dict:
                 test_ari=fi['test']['ari'], train_routing=fi['train']['routing_accuracy'], fit_seconds=fi['seconds'])
 
 def table(path) -> str:
-    "The markdown table of a study file: per task, mean (and range) over seeds, and the leave-one-task-out rule."
+    "The markdown table of a study file: per task, mean ± std (and range) over seeds, and the leave-one-task-out rule."
     from goe.core import markdown_table
     rows = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
     tasks = list(dict.fromkeys(r['task'] for r in rows))
     right = lambda r, rule: r['ids_right'].get(r['kept'] if rule == 'auto' else rule, np.nan)
     mean = {(t, rule): np.mean([right(r, rule) for r in rows if r['task'] == t]) for t in tasks for rule in ('style', 'mixture', 'auto')}
     pick = {t: max(('style', 'mixture', 'auto'), key=lambda rule: np.mean([mean[(u, rule)] for u in tasks if u != t])) for t in tasks}
-    def fmt(v): return f"{np.mean(v):.1%}" + (f" ({min(v):.1%}-{max(v):.1%})" if len(v) > 1 else '')
+    def fmt(v): return f"{np.mean(v):.1%}" + (f" ± {np.std(v, ddof=1):.1%} ({min(v):.1%}-{max(v):.1%})" if len(v) > 1 else '')
     out = []
     for t in tasks:
         rs = [r for r in rows if r['task'] == t]
