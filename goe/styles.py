@@ -44,7 +44,7 @@ def _constellations(z:np.ndarray, yi:np.ndarray, k:int, n_iter:int, seed:int) ->
     return perm[yi, local], nu
 
 def style_ids(stats:np.ndarray, y:np.ndarray, n_leaves:int, n_dims:int=20, n_iter:int=10, seed:int=0) -> np.ndarray:
-    "Ids `[n]` of `n_leaves` groups from style statistics `stats` `[n, D]` of images with labels `y` `[n]`: per-class mixtures matched across classes (`_constellations`), then an additive model (class offset + group centre) fitted by alternation."
+    "Ids `[n]` of `n_leaves` groups from style statistics `stats` `[n, D]` of images with labels `y` `[n]`: per-class mixtures matched across classes as constellations about their own centre, then an additive model (class offset + group centre) fitted by alternation."
     from sklearn.decomposition import PCA
     y = np.asarray(y); s = np.sign(stats) * np.log1p(np.abs(stats)); s = (s - s.mean(0)) / (s.std(0) + 1e-9)
     if len(s) < n_leaves: raise GoeError(f"style_ids needs at least {n_leaves} images for {n_leaves} groups, got {len(s)}")
