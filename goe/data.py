@@ -14,8 +14,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['AUGMENTS', 'ROTATION_GROUPS', 'GENERATED_MARK', 'GroupedImages', 'apply_augment', 'read_image', 'read_images',
-           'rotate_group', 'rotated_versions', 'mark_generated', 'is_generated', 'data_info', 'data_key',
-           'resolve_data', 'check_data', 'load_data']
+           'rotate_group', 'group_versions', 'rotated_versions', 'mark_generated', 'is_generated', 'data_info',
+           'data_key', 'resolve_data', 'check_data', 'load_data']
 
 # %% ../nbs/03_data.ipynb #9fa5573c
 class GroupedImages(Dataset):
@@ -88,10 +88,15 @@ def rotate_group(img:torch.Tensor, g:int) -> torch.Tensor:
     "Group `g`'s version of square uint8 images `[..., H, W]`: g0 upright + colour inversion, g1/g2/g3 rotated 90/180/270° counter-clockwise."
     return 255 - img if g == 0 else torch.rot90(img, g, dims=(-2, -1))
 
-def rotated_versions(images, labels) -> GroupedImages:
-    "Every source image (uint8 `[n, H, W]`) in its 4 group versions, group-major, with its label."
+def group_versions(images, labels, make, n_groups:int=4) -> GroupedImages:
+    "Every source image (uint8 `[n, H, W]`) in its `n_groups` versions `make(images, g)`, group-major, with its label."
     images = torch.as_tensor(np.asarray(images), dtype=torch.uint8); n = len(images)
-    return GroupedImages(torch.cat([rotate_group(images, g) for g in range(4)]), torch.arange(4).repeat_interleave(n), np.tile(np.asarray(labels), 4))
+    return GroupedImages(torch.cat([make(images, g) for g in range(n_groups)]), torch.arange(n_groups).repeat_interleave(n), np.tile(np.asarray(labels), n_groups))
+
+def rotated_versions(images, labels) -> GroupedImages:
+    "Every source image (uint8 `[n, H, W]`) in its 4 rotation-group versions, group-major, with its label."
+    return group_versions(images, labels, rotate_group)
+
 
 # %% ../nbs/03_data.ipynb #b410691b
 GENERATED_MARK = 'GOE_GENERATED.txt'

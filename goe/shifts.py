@@ -11,13 +11,13 @@ import numpy as np, torch
 import torchvision.transforms.functional as TF
 from torchvision.io import encode_jpeg, decode_jpeg
 from .core import *
-from .task import Task, register_task
-from .data import GroupedImages, data_info
-from .mnist import rotated_mnist, load_mnist, check_mnist, one_version
+from .task import register_task
+from .data import data_info, group_versions
+from .mnist import rotated_mnist, load_mnist, one_version
 
 # %% auto #0
 __all__ = ['CORRUPTION_GROUPS', 'TINT_GROUPS', 'corrupted_mnist', 'corrupted_mnist_1v', 'tinted_mnist_1v', 'corrupt_group',
-           'tint_group', 'group_versions']
+           'tint_group']
 
 # %% ../nbs/04a_shifts.ipynb #a9c74d23
 CORRUPTION_GROUPS = ('blur', 'noise', 'low contrast', 'JPEG')
@@ -44,12 +44,6 @@ def tint_group(img:torch.Tensor, g:int) -> torch.Tensor:
     gain, floor = _TINTS[g]
     x = img.float()[:, None] / 255
     return ((gain[:, None, None] * x + floor[:, None, None]).clamp(0, 1) * 255).round().to(torch.uint8)
-
-# %% ../nbs/04a_shifts.ipynb #1ad4044c
-def group_versions(images, labels, make, n_groups:int=4) -> GroupedImages:
-    "Every source image (uint8 `[n, H, W]`) in its `n_groups` versions `make(images, g)`, group-major, with its label."
-    images = torch.as_tensor(np.asarray(images), dtype=torch.uint8); n = len(images)
-    return GroupedImages(torch.cat([make(images, g) for g in range(n_groups)]), torch.arange(n_groups).repeat_interleave(n), np.tile(np.asarray(labels), n_groups))
 
 # %% ../nbs/04a_shifts.ipynb #4338dfd9
 def _shift_task_data(make, one:bool, what:str):
